@@ -1,0 +1,49 @@
+"""The DataStream API, with PyFlink's names (``pyflink.datastream``).
+
+Key classes:
+    - ``StreamExecutionEnvironment``: builds and executes a job.
+    - ``DataStream``, ``KeyedStream``, ``DataStreamSink``: the streams of a job.
+    - Function classes: ``MapFunction``, ``FlatMapFunction``, ``FilterFunction``,
+      ``ReduceFunction``, ``KeySelector``, ``ProcessFunction``, ``SinkFunction``,
+      ``Partitioner``, ``RuntimeContext``.
+"""
+
+from minicluster.datastream.data_stream import (
+    CloseableIterator,
+    DataStream,
+    DataStreamSink,
+    KeyedStream,
+)
+from minicluster.datastream.functions import (
+    FilterFunction,
+    FlatMapFunction,
+    Function,
+    KeySelector,
+    MapFunction,
+    NullByteKeySelector,
+    Partitioner,
+    ProcessFunction,
+    ReduceFunction,
+    RuntimeContext,
+    SinkFunction,
+)
+from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
+
+__all__ = [
+    "CloseableIterator",
+    "DataStream",
+    "DataStreamSink",
+    "FilterFunction",
+    "FlatMapFunction",
+    "Function",
+    "KeySelector",
+    "KeyedStream",
+    "MapFunction",
+    "NullByteKeySelector",
+    "Partitioner",
+    "ProcessFunction",
+    "ReduceFunction",
+    "RuntimeContext",
+    "SinkFunction",
+    "StreamExecutionEnvironment",
+]

@@ -1,0 +1,257 @@
+"""``StreamExecutionEnvironment``: where a job's graph is built and from where it runs.
+
+Configuration comes, later entries winning, from: the defaults of the process (set by
+``minicluster run -p N -D key=value``), the ``Configuration`` given to
+``get_execution_environment``, and the environment's setters. Keys use Flink's names:
+``parallelism.default``, ``pipeline.max-parallelism``, ``taskmanager.count``,
+``taskmanager.numberOfTaskSlots``, ``taskmanager.network.memory.buffers-per-channel``,
+and ours, ``minicluster.batch-size`` (records per batch, default 1024).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, Iterable
+
+from minicluster.datastream._builtin_sources import CollectionSource, TextFileSource
+from minicluster.graph.job_graph import compile_job_graph
+from minicluster.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
+from minicluster.jobmanager.client import JobExecutionResult, submit
+from minicluster.operators.sources import SourceOperator
+from minicluster.state.key_groups import DEFAULT_MAX_PARALLELISM
+
+if TYPE_CHECKING:
+    from minicluster.datastream.data_stream import DataStream
+
+_PROCESS_DEFAULTS: dict[str, str] = {}
+DEFAULT_BATCH_SIZE = 1024
+
+
+def set_process_defaults(config: dict[str, str]) -> None:
+    """Defaults for every environment created in this process (used by the CLI)."""
+    _PROCESS_DEFAULTS.clear()
+    _PROCESS_DEFAULTS.update({str(k): str(v) for k, v in config.items()})
+
+
+def _as_dict(configuration: Any) -> dict[str, str]:
+    if configuration is None:
+        return {}
+    if isinstance(configuration, dict):
+        return {str(k): str(v) for k, v in configuration.items()}
+    to_dict = getattr(configuration, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(
+            f"expected a Configuration or a dict, got {type(configuration).__name__}"
+        )
+    return {str(k): str(v) for k, v in to_dict().items()}
+
+
+def _positive_int(config: dict[str, str], key: str, default: int) -> int:
+    raw = config.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"configuration {key}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ValueError(f"configuration {key}={raw!r} must be >= 1")
+    return value
+
+
+class StreamExecutionEnvironment:
+    """Builds a StreamGraph through the DataStream API and executes it."""
+
+    def __init__(self, configuration: Any = None) -> None:
+        self._config = dict(_PROCESS_DEFAULTS)
+        self._config.update(_as_dict(configuration))
+        self._next_id = 1
+        self._graph = self._new_graph()
+
+    @staticmethod
+    def get_execution_environment(configuration: Any = None) -> "StreamExecutionEnvironment":
+        """A new environment (PyFlink's entry point)."""
+        return StreamExecutionEnvironment(configuration)
+
+    # -- configuration ------------------------------------------------------------
+
+    def _new_graph(self) -> StreamGraph:
+        return StreamGraph(
+            job_name="",
+            default_parallelism=_positive_int(
+                self._config, "parallelism.default", os.cpu_count() or 1
+            ),
+            max_parallelism=_positive_int(
+                self._config, "pipeline.max-parallelism", DEFAULT_MAX_PARALLELISM
+            ),
+        )
+
+    def configure(self, configuration: Any) -> "StreamExecutionEnvironment":
+        self._config.update(_as_dict(configuration))
+        if "parallelism.default" in self._config:
+            self._graph.default_parallelism = _positive_int(self._config, "parallelism.default", 1)
+        if "pipeline.max-parallelism" in self._config:
+            self._graph.max_parallelism = _positive_int(self._config, "pipeline.max-parallelism", 1)
+        return self
+
+    def set_parallelism(self, parallelism: int) -> "StreamExecutionEnvironment":
+        if not isinstance(parallelism, int) or parallelism < 1:
+            raise ValueError(f"parallelism must be an int >= 1, got {parallelism!r}")
+        self._config["parallelism.default"] = str(parallelism)
+        self._graph.default_parallelism = parallelism
+        return self
+
+    def get_parallelism(self) -> int:
+        return self._graph.default_parallelism
+
+    def set_max_parallelism(self, max_parallelism: int) -> "StreamExecutionEnvironment":
+        if not isinstance(max_parallelism, int) or not 0 < max_parallelism <= 32768:
+            raise ValueError(f"max parallelism must be in [1, 32768], got {max_parallelism!r}")
+        self._config["pipeline.max-parallelism"] = str(max_parallelism)
+        self._graph.max_parallelism = max_parallelism
+        return self
+
+    def get_max_parallelism(self) -> int:
+        return self._graph.max_parallelism
+
+    def get_configuration(self) -> dict[str, str]:
+        """The effective configuration, as a dict of Flink keys to string values."""
+        return dict(self._config)
+
+    # PyFlink-only knobs: Python dependencies and jars mean nothing here.
+    def set_python_executable(self, python_executable: str) -> None:
+        pass
+
+    def add_jars(self, *jars_path: str) -> None:
+        pass
+
+    def add_classpaths(self, *classpaths: str) -> None:
+        pass
+
+    def add_python_file(self, file_path: str) -> None:
+        pass
+
+    def add_python_archive(self, archive_path: str, target_dir: str | None = None) -> None:
+        pass
+
+    def set_python_requirements(self, requirements_file_path: str, requirements_cache_dir: str | None = None) -> None:
+        pass
+
+    # -- sources ------------------------------------------------------------------
+
+    def from_collection(self, collection: Iterable[Any], type_info: Any = None) -> "DataStream":
+        """A non-parallel source of the collection's elements, in order."""
+        elements = list(collection)
+        return self._add_source(CollectionSource(elements), "Collection Source", max_parallelism=1)
+
+    def from_source(
+        self,
+        source: Any,
+        watermark_strategy: Any,
+        source_name: str,
+        type_info: Any = None,
+    ) -> "DataStream":
+        """A stream from a ``Source`` (e.g. ``NumberSequenceSource``)."""
+        from minicluster.datastream.watermarks import check_supported_strategy
+
+        check_supported_strategy(watermark_strategy)
+        return self._add_source(source, source_name)
+
+    def read_text_file(self, file_path: str, charset_name: str = "UTF-8") -> "DataStream":
+        """The lines of a text file, read in parallel by byte ranges."""
+        return self._add_source(TextFileSource(file_path, charset_name), f"Text File Source: {file_path}")
+
+    def _add_source(self, source: Any, name: str, max_parallelism: int | None = None) -> "DataStream":
+        from minicluster.datastream.data_stream import DataStream
+
+        node = self._add_node(
+            f"Source: {name}", SourceOperator(source), inputs=(), is_source=True,
+            max_allowed_parallelism=max_parallelism,
+        )
+        return DataStream(self, node)
+
+    # -- graph --------------------------------------------------------------------
+
+    def _add_node(
+        self,
+        name: str,
+        operator: object,
+        inputs: Iterable[tuple[int, Any]],
+        is_source: bool = False,
+        max_allowed_parallelism: int | None = None,
+        input_index: int = 0,
+    ) -> StreamNode:
+        node = StreamNode(
+            id=self._next_id,
+            name=name,
+            operator=operator,
+            is_source=is_source,
+            max_allowed_parallelism=max_allowed_parallelism,
+        )
+        self._next_id += 1
+        self._graph.add_node(node)
+        for source_id, partitioner in inputs:
+            self._graph.add_edge(StreamEdge(source_id, node.id, partitioner, input_index))
+        return node
+
+    def get_stream_graph(self, job_name: str | None = None) -> StreamGraph:
+        self._graph.job_name = job_name or "Flink Streaming Job"
+        return self._graph
+
+    def get_execution_plan(self) -> str:
+        """The plan as JSON, in Flink's shape (nodes with parallelism, predecessors and
+        ship strategies), plus the JobVertex (``chain``) each node was fused into."""
+        graph = self.get_stream_graph()
+        job_graph = compile_job_graph(graph)
+        by_pair = {(e.source_node, e.target_node): e for e in job_graph.edges}
+        nodes = []
+        for node in graph.topological_order():
+            vertex = job_graph.vertices[job_graph.vertex_of_node[node.id]]
+            predecessors = []
+            for edge in graph.in_edges(node.id):
+                network_edge = by_pair.get((edge.source_id, node.id))
+                strategy = str(network_edge.partitioner) if network_edge else "FORWARD"
+                predecessors.append(
+                    {"id": edge.source_id, "ship_strategy": strategy, "side": "second",
+                     "chained": network_edge is None}
+                )
+            pact = "Data Source" if node.is_source else (
+                "Data Sink" if not graph.out_edges(node.id) else "Operator"
+            )
+            entry = {
+                "id": node.id,
+                "type": node.name,
+                "pact": pact,
+                "contents": node.name,
+                "parallelism": vertex.parallelism,
+                "chain": vertex.id,
+                "chain_name": vertex.name,
+            }
+            if predecessors:
+                entry["predecessors"] = predecessors
+            nodes.append(entry)
+        return json.dumps({"nodes": nodes}, indent=2)
+
+    # -- execution ----------------------------------------------------------------
+
+    def execute(self, job_name: str | None = None) -> JobExecutionResult:
+        """Run the job to completion on the active cluster, or on a cluster started
+        for this job alone, and return its result."""
+        graph = self.get_stream_graph(job_name)
+        run = submit(graph, self._execution_config())
+        self._graph = self._new_graph()  # as Flink clears transformations
+        for record in run.run():
+            pass
+        return JobExecutionResult(run.job_seq, graph.job_name, run.net_runtime_ms)
+
+    def _collect(self, job_name: str | None):
+        graph = self.get_stream_graph(job_name)
+        run = submit(graph, self._execution_config())
+        self._graph = self._new_graph()
+        return run
+
+    def _execution_config(self) -> dict[str, str]:
+        config = dict(self._config)
+        config.setdefault("minicluster.batch-size", str(DEFAULT_BATCH_SIZE))
+        return config

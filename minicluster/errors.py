@@ -1,0 +1,83 @@
+"""The small hierarchy of errors a user of minicluster can meet.
+
+Every error says what is wrong, where (job, operator, subtask) and, where it helps,
+what to do about it. A failure inside a TaskManager arrives as a ``JobExecutionError``
+whose ``__cause__`` is a ``RemoteTraceback`` holding the user's original traceback,
+as ``concurrent.futures`` does for a process pool.
+"""
+
+from __future__ import annotations
+
+
+class MiniClusterError(Exception):
+    """Base class of every error minicluster raises on purpose."""
+
+
+class InvalidProgramError(MiniClusterError, ValueError):
+    """The job graph cannot run as written (found before any process starts)."""
+
+
+class NotEnoughSlotsError(MiniClusterError):
+    """The job needs more slots than the cluster has."""
+
+
+class ClusterError(MiniClusterError):
+    """The cluster itself could not start, or is no longer usable."""
+
+
+class RemoteTraceback(Exception):
+    """The formatted traceback of an exception raised in a TaskManager."""
+
+    def __init__(self, traceback_text: str) -> None:
+        super().__init__(traceback_text)
+        self.traceback_text = traceback_text
+
+    def __str__(self) -> str:
+        return "\n\"\"\"\n" + self.traceback_text.rstrip("\n") + "\n\"\"\""
+
+
+class JobExecutionError(MiniClusterError):
+    """The job failed while running.
+
+    Attributes:
+        job_name: the job's name.
+        operator_name: the operator whose code raised (None when no operator did,
+            e.g. a TaskManager died).
+        subtask_index: zero-based index of the failing subtask, or None.
+        error_type: class name of the original exception, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_name: str,
+        operator_name: str | None = None,
+        subtask_index: int | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.job_name = job_name
+        self.operator_name = operator_name
+        self.subtask_index = subtask_index
+        self.error_type = error_type
+
+
+class TaskManagerLostError(JobExecutionError):
+    """A TaskManager process died while the job ran."""
+
+
+class JobCancelledError(JobExecutionError):
+    """The job was cancelled (for instance by Ctrl-C in the client)."""
+
+
+__all__ = [
+    "ClusterError",
+    "InvalidProgramError",
+    "JobCancelledError",
+    "JobExecutionError",
+    "MiniClusterError",
+    "NotEnoughSlotsError",
+    "RemoteTraceback",
+    "TaskManagerLostError",
+]

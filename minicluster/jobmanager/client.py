@@ -1,0 +1,58 @@
+"""Submitting a StreamGraph: compile, check slots, ship, and hand back a JobRun.
+
+Everything that can be wrong with the program itself (graph, parallelism, slots,
+unpicklable functions) is found here, before any process is forked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minicluster.graph.job_graph import compile_job_graph
+from minicluster.graph.stream_graph import StreamGraph
+from minicluster.jobmanager.cluster import MiniCluster, active_cluster
+from minicluster.jobmanager.deployment import build_deployment
+from minicluster.jobmanager.job_run import JobRun
+
+
+@dataclass(frozen=True, slots=True)
+class JobExecutionResult:
+    """What ``execute()`` returns (PyFlink's ``JobExecutionResult``)."""
+
+    job_id: int
+    job_name: str
+    net_runtime_ms: int
+
+    def get_job_id(self) -> int:
+        return self.job_id
+
+    def get_net_runtime(self) -> int:
+        """Milliseconds from deployment to the last subtask's end."""
+        return self.net_runtime_ms
+
+    def is_job_execution_result(self) -> bool:
+        return True
+
+    def get_job_execution_result(self) -> "JobExecutionResult":
+        return self
+
+
+def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
+    job_graph = compile_job_graph(graph)
+    cluster = active_cluster()
+    owns_cluster = cluster is None
+    if cluster is None:
+        cluster = MiniCluster.from_configuration(config)
+    batch_size = int(config.get("minicluster.batch-size", "1024"))
+    if batch_size < 1:
+        raise ValueError(f"minicluster.batch-size must be >= 1, got {batch_size}")
+    deployment, payload = build_deployment(
+        graph,
+        job_graph,
+        cluster.taskmanager_count,
+        cluster.slots_per_taskmanager,
+        batch_size,
+    )
+    if owns_cluster:
+        cluster.start()
+    return JobRun(cluster, graph.job_name, deployment, payload, owns_cluster)

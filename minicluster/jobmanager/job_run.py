@@ -1,0 +1,150 @@
+"""JobRun: one job's life on a cluster, from deploy to the last result.
+
+    Deploy(all TMs) -> wait Deployed(all) -> Start(all)
+    -> until every subtask reported TaskFinished:
+         Output     -> written to the client's sys.stdout / sys.stderr
+         Collected  -> records yielded to execute_and_collect's iterator
+         TaskFailed -> cancel everywhere, raise JobExecutionError (cause: the
+                       user's traceback)
+         TM died    -> cancel the rest, raise TaskManagerLostError
+    -> Release(all)
+
+Ctrl-C (KeyboardInterrupt) or closing the result iterator early cancels the job the
+same way; the cluster is stopped afterwards if the run owns it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+from typing import Iterator
+
+from minicluster.errors import JobCancelledError, JobExecutionError, RemoteTraceback, TaskManagerLostError
+from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
+from minicluster.jobmanager.deployment import Deployment
+from minicluster.slots import messages as msg
+
+CANCEL_TIMEOUT_S = 5.0
+
+
+class JobRun:
+    def __init__(
+        self,
+        cluster: MiniCluster,
+        job_name: str,
+        deployment: Deployment,
+        payload: bytes,
+        owns_cluster: bool,
+    ) -> None:
+        self.cluster = cluster
+        self.job_name = job_name
+        self.deployment = deployment
+        self.payload = payload
+        self.owns_cluster = owns_cluster
+        self.job_seq = -1
+        self.net_runtime_ms = 0
+
+    def run(self) -> Iterator[object]:
+        """Run the job; yields the records of its collect sinks as they arrive."""
+        cluster = self.cluster
+        started = time.monotonic()
+        try:
+            self.job_seq = cluster.next_job_seq()
+            yield from self._supervise()
+            cluster.broadcast(msg.Release(self.job_seq))
+        except TaskManagerDied as died:
+            self._cancel()
+            raise TaskManagerLostError(
+                f"Job {self.job_name!r} failed: {died} while the job was running",
+                job_name=self.job_name,
+            ) from None
+        except JobExecutionError:
+            self._cancel()
+            raise
+        except (KeyboardInterrupt, GeneratorExit):
+            self._cancel()
+            raise
+        finally:
+            self.net_runtime_ms = int((time.monotonic() - started) * 1000)
+            if self.owns_cluster:
+                cluster.stop()
+
+    def _supervise(self) -> Iterator[object]:
+        cluster, seq = self.cluster, self.job_seq
+        cluster.broadcast(msg.Deploy(seq, self.payload))
+        deployed: set[int] = set()
+        while len(deployed) < cluster.taskmanager_count:
+            for message in cluster.receive(None):
+                if isinstance(message, msg.Deployed) and message.job_seq == seq:
+                    deployed.add(message.tm_index)
+                else:
+                    self._handle_other(message)
+        cluster.broadcast(msg.Start(seq))
+        remaining = len(self.deployment.assignment)
+        while remaining:
+            for message in cluster.receive(None):
+                if isinstance(message, msg.Collected):
+                    if message.job_seq == seq:
+                        yield from pickle.loads(message.payload)
+                elif isinstance(message, msg.TaskFinished):
+                    if message.job_seq == seq:
+                        remaining -= 1
+                elif isinstance(message, msg.TaskFailed):
+                    if message.job_seq == seq:
+                        raise self._failure(message)
+                else:
+                    self._handle_other(message)
+
+    def _failure(self, failed: msg.TaskFailed) -> JobExecutionError:
+        error = JobExecutionError(
+            f"Job {self.job_name!r} failed: operator {failed.operator_name!r} (subtask "
+            f"{failed.subtask_index + 1}/{failed.parallelism} of task {failed.task_name!r}, "
+            f"TaskManager {failed.tm_index}) raised {failed.error_type}: {failed.message}",
+            job_name=self.job_name,
+            operator_name=failed.operator_name,
+            subtask_index=failed.subtask_index,
+            error_type=failed.error_type,
+        )
+        error.__cause__ = RemoteTraceback(failed.traceback)
+        return error
+
+    @staticmethod
+    def _handle_other(message: object) -> None:
+        if isinstance(message, msg.Output):
+            stream = sys.stdout if message.stream == "stdout" else sys.stderr
+            stream.write(message.text)
+            stream.flush()
+
+    def _cancel(self) -> None:
+        """Cancel on every live TaskManager and wait until each confirms."""
+        cluster = self.cluster
+        if cluster.runtime_dir is None or self.job_seq < 0:
+            return
+        try:
+            cluster.broadcast(msg.Cancel(self.job_seq))
+        except Exception:  # the control socket is gone: nothing left to cancel
+            return
+        waiting = set(cluster.live_taskmanagers())
+        deadline = time.monotonic() + CANCEL_TIMEOUT_S
+        while waiting:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                cluster.kill_unresponsive()
+                return
+            try:
+                messages = cluster.receive(remaining)
+            except TaskManagerDied as died:
+                waiting.discard(died.tm_index)
+                continue
+            except KeyboardInterrupt:
+                cluster.kill_unresponsive()
+                raise
+            for message in messages:
+                if isinstance(message, msg.Cancelled) and message.job_seq == self.job_seq:
+                    waiting.discard(message.tm_index)
+                else:
+                    self._handle_other(message)
+
+
+__all__ = ["JobCancelledError", "JobRun"]

@@ -1,0 +1,273 @@
+"""Partitioners: which downstream channel each record goes to (Flink's ``ChannelSelector``).
+
+A partitioner object in the graph is a specification; each producer subtask works on
+its own copy after ``setup(num_channels, subtask_index)``. ``route(batch)`` splits a
+whole batch at once, so the per-record work is one tight loop per batch.
+
+The channels a producer sees are already the ones it is connected to: all consumer
+subtasks for ALL_TO_ALL patterns, its own subset for POINTWISE ones (``FORWARD``:
+exactly one; ``RESCALE``: its group), ordered by consumer subtask index.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Callable, Sequence
+
+from minicluster.state.key_groups import (
+    DEFAULT_MAX_PARALLELISM,
+    UnsupportedKeyError,
+    stable_hash,
+    subtask_for_key,
+)
+
+Batch = list
+Routed = list[tuple[int, list]]
+
+_KEY_CACHE_LIMIT = 1 << 16
+
+
+class StreamPartitioner:
+    """Base class; subclasses set ``name`` and implement ``select_channel``.
+
+    Attributes:
+        name: stable upper-case name used in plans, logs and errors.
+        is_pointwise: producer i connects to a subset of consumers (Flink's
+            ``DistributionPattern.POINTWISE``) instead of all of them.
+        is_broadcast: every record goes to every channel.
+    """
+
+    name = "UNKNOWN"
+    is_pointwise = False
+    is_broadcast = False
+
+    def __init__(self) -> None:
+        self.num_channels = 0
+        self.subtask_index = 0
+
+    def copy_for_subtask(self, num_channels: int, subtask_index: int) -> StreamPartitioner:
+        """A fresh partitioner for one producer subtask (round-robin state is per subtask)."""
+        clone = copy.copy(self)
+        clone.setup(num_channels, subtask_index)
+        return clone
+
+    def setup(self, num_channels: int, subtask_index: int) -> None:
+        if num_channels < 1:
+            raise ValueError(f"{self.name} partitioner needs at least one channel")
+        self.num_channels = num_channels
+        self.subtask_index = subtask_index
+
+    def select_channel(self, record: object) -> int:
+        raise NotImplementedError
+
+    def route(self, batch: Batch) -> Routed:
+        """Split ``batch`` into ``(channel, records)`` pairs, skipping empty channels."""
+        if self.num_channels == 1:
+            return [(0, batch)]
+        buckets: list[list] = [[] for _ in range(self.num_channels)]
+        select = self.select_channel
+        for record in batch:
+            buckets[select(record)].append(record)
+        return [(ch, recs) for ch, recs in enumerate(buckets) if recs]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class ForwardPartitioner(StreamPartitioner):
+    """Subtask i sends everything to subtask i; parallelism must match."""
+
+    name = "FORWARD"
+    is_pointwise = True
+
+    def select_channel(self, record: object) -> int:
+        return 0
+
+    def route(self, batch: Batch) -> Routed:
+        return [(0, batch)]
+
+
+class RebalancePartitioner(StreamPartitioner):
+    """Round-robin over all consumers. Each producer starts at its own subtask index
+    (Flink starts at a random channel) so that producers spread out and runs repeat."""
+
+    name = "REBALANCE"
+
+    def setup(self, num_channels: int, subtask_index: int) -> None:
+        super().setup(num_channels, subtask_index)
+        self._next = subtask_index % num_channels
+
+    def select_channel(self, record: object) -> int:
+        channel = self._next
+        self._next = (channel + 1) % self.num_channels
+        return channel
+
+    def route(self, batch: Batch) -> Routed:
+        n = self.num_channels
+        start = self._next
+        self._next = (start + len(batch)) % n
+        routed = []
+        for offset in range(min(n, len(batch))):
+            routed.append(((start + offset) % n, batch[offset::n]))
+        return routed
+
+
+class RescalePartitioner(RebalancePartitioner):
+    """Round-robin within the producer's own group of consumers (POINTWISE)."""
+
+    name = "RESCALE"
+    is_pointwise = True
+
+    def setup(self, num_channels: int, subtask_index: int) -> None:
+        StreamPartitioner.setup(self, num_channels, subtask_index)
+        self._next = 0
+
+
+class GlobalPartitioner(StreamPartitioner):
+    """Everything to the first consumer subtask."""
+
+    name = "GLOBAL"
+
+    def select_channel(self, record: object) -> int:
+        return 0
+
+    def route(self, batch: Batch) -> Routed:
+        return [(0, batch)]
+
+
+class ShufflePartitioner(StreamPartitioner):
+    """A uniformly random consumer per record."""
+
+    name = "SHUFFLE"
+
+    def setup(self, num_channels: int, subtask_index: int) -> None:
+        super().setup(num_channels, subtask_index)
+        self._random = random.Random()
+
+    def select_channel(self, record: object) -> int:
+        return self._random.randrange(self.num_channels)
+
+
+class BroadcastPartitioner(StreamPartitioner):
+    """Every record to every consumer."""
+
+    name = "BROADCAST"
+    is_broadcast = True
+
+    def select_channel(self, record: object) -> int:
+        raise TypeError("BROADCAST selects every channel; use route()")
+
+    def route(self, batch: Batch) -> Routed:
+        return [(ch, batch) for ch in range(self.num_channels)]
+
+
+class KeyGroupStreamPartitioner(StreamPartitioner):
+    """``key_by``: key -> stable hash -> key group -> the consumer owning that group.
+
+    The key -> channel mapping is cached per producer (keys repeat a lot), bounded so
+    that a stream of distinct keys cannot grow it without limit.
+    """
+
+    name = "HASH"
+
+    def __init__(
+        self,
+        key_selector: Callable[[object], object],
+        max_parallelism: int = DEFAULT_MAX_PARALLELISM,
+    ) -> None:
+        super().__init__()
+        self.key_selector = key_selector
+        self.max_parallelism = max_parallelism
+
+    def setup(self, num_channels: int, subtask_index: int) -> None:
+        super().setup(num_channels, subtask_index)
+        if num_channels > self.max_parallelism:
+            raise ValueError(
+                f"parallelism {num_channels} of a keyed operator exceeds max_parallelism "
+                f"{self.max_parallelism}; raise it with env.set_max_parallelism()"
+            )
+        self._cache: dict = {}
+
+    def select_channel(self, record: object) -> int:
+        return subtask_for_key(self.key_selector(record), self.num_channels, self.max_parallelism)
+
+    def route(self, batch: Batch) -> Routed:
+        n = self.num_channels
+        if n == 1:
+            for record in batch:  # still validate keys, so p=1 and p>1 fail alike
+                self._channel_of(self.key_selector(record))
+            return [(0, batch)]
+        buckets: list[list] = [[] for _ in range(n)]
+        appenders = [bucket.append for bucket in buckets]
+        cache = self._cache
+        key_of = self.key_selector
+        for record in batch:
+            key = key_of(record)
+            try:
+                channel = cache[key]
+            except (KeyError, TypeError):
+                channel = self._channel_of(key)
+            appenders[channel](record)
+        return [(ch, recs) for ch, recs in enumerate(buckets) if recs]
+
+    def _channel_of(self, key: object) -> int:
+        channel = subtask_for_key(key, self.num_channels, self.max_parallelism)
+        cache = self._cache
+        if len(cache) >= _KEY_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = channel
+        return channel
+
+
+class CustomPartitionerWrapper(StreamPartitioner):
+    """``partition_custom``: the user's ``partition(key, num_partitions)`` picks the channel."""
+
+    name = "CUSTOM"
+
+    def __init__(
+        self,
+        partition: Callable[[object, int], int],
+        key_selector: Callable[[object], object],
+    ) -> None:
+        super().__init__()
+        self.partition = partition
+        self.key_selector = key_selector
+
+    def select_channel(self, record: object) -> int:
+        key = self.key_selector(record)
+        channel = self.partition(key, self.num_channels)
+        if type(channel) is not int or not 0 <= channel < self.num_channels:
+            raise ValueError(
+                f"custom partitioner returned {channel!r} for key {key!r}; it must return "
+                f"an int in [0, {self.num_channels})"
+            )
+        return channel
+
+
+def pointwise_targets(producer: int, producers: int, consumers: int) -> Sequence[int]:
+    """The consumer subtasks a producer reaches on a POINTWISE edge (Flink's rule)."""
+    if producers == consumers:
+        return [producer]
+    if producers < consumers:
+        return [c for c in range(consumers) if c * producers // consumers == producer]
+    return [producer * consumers // producers]
+
+
+__all__ = [
+    "BroadcastPartitioner",
+    "CustomPartitionerWrapper",
+    "ForwardPartitioner",
+    "GlobalPartitioner",
+    "KeyGroupStreamPartitioner",
+    "RebalancePartitioner",
+    "RescalePartitioner",
+    "ShufflePartitioner",
+    "StreamPartitioner",
+    "UnsupportedKeyError",
+    "pointwise_targets",
+    "stable_hash",
+]

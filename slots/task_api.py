@@ -1,0 +1,51 @@
+"""What a TaskManager needs from a deployed job, and what it offers the job's tasks.
+
+The slots package runs tasks without knowing what they compute: a deployment's payload
+unpickles to an object with ``create_tasks(env)`` returning ``Invokable``s, and the
+TaskManager loop only asks each one whether it can make progress and tells it to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from minicluster.network.data_plane import DataPlane
+
+
+@dataclass(slots=True)
+class TaskEnvironment:
+    """Per-TaskManager services a task may use."""
+
+    tm_index: int
+    job_seq: int
+    data_plane: DataPlane
+    send_to_client: Callable[[bytes], None]
+    initial_credit: int
+
+
+class Invokable(Protocol):
+    """One parallel subtask, driven one unit of work at a time by the TaskManager loop."""
+
+    name: str
+    vertex_id: int
+    subtask_index: int
+    parallelism: int
+    finished: bool
+    current_operator: str
+
+    def open(self) -> None: ...
+
+    def is_runnable(self) -> bool:
+        """Has input (or is a source) and no output channel is waiting for credit."""
+        ...
+
+    def step(self) -> None:
+        """Process one batch; never blocks."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Deployment(Protocol):
+    def create_tasks(self, env: TaskEnvironment) -> list[Invokable]: ...

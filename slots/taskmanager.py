@@ -1,0 +1,234 @@
+"""The TaskManager process: one thread, one event loop over all of its subtasks.
+
+    supervisor --Deploy/Start/Cancel--> control DEALER --+
+                                                         |   run every runnable task
+    peers --DATA/EVENT/CREDIT--> inbox PULL -------------+-> one batch each, flush
+                                                         |   stdout, poll (block only
+    task output, failures, results <--- control DEALER <-+   when nothing can run)
+
+A task that has no input, or whose output waits for credit, is simply skipped: the
+loop never blocks on a send, and blocks on ``poll`` only when no task can move, until
+a message (data, credit or control) arrives.
+
+The process is forked by the supervisor *before* it creates any ZeroMQ context or
+thread; everything here is created after the fork. Ctrl-C reaches the whole process
+group, so TaskManagers ignore SIGINT and let the supervisor cancel them; if the
+supervisor dies, the kernel sends SIGTERM (``PR_SET_PDEATHSIG``) and the TaskManager
+removes the runtime folder on its way out.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import shutil
+import signal
+import sys
+import traceback
+from dataclasses import dataclass
+
+import zmq
+
+from minicluster.network.data_plane import DataPlane
+from minicluster.slots import messages as msg
+from minicluster.slots.stdio import ForwardedStream
+from minicluster.slots.task_api import Invokable, TaskEnvironment
+
+_PR_SET_PDEATHSIG = 1
+
+
+def control_path(runtime_dir: str) -> str:
+    return os.path.join(runtime_dir, "jobmanager.ctl")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskManagerConfig:
+    tm_index: int
+    tm_count: int
+    slots: int
+    runtime_dir: str
+    supervisor_pid: int
+    initial_credit: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tm_index < self.tm_count:
+            raise ValueError(f"tm_index {self.tm_index} not in [0, {self.tm_count})")
+        if self.slots < 1 or self.initial_credit < 1:
+            raise ValueError("slots and initial_credit must be >= 1")
+
+
+def run_taskmanager(config: TaskManagerConfig) -> None:
+    """Process entry point: serve the supervisor until Shutdown or its death."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _die_with_parent()
+    if os.getppid() != config.supervisor_pid:
+        return  # the supervisor died before we could ask to follow it
+    taskmanager = TaskManager(config)
+    try:
+        taskmanager.run()
+    finally:
+        taskmanager.close()
+        if os.getppid() != config.supervisor_pid:
+            shutil.rmtree(config.runtime_dir, ignore_errors=True)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the supervisor's sentinel still works
+        pass
+
+
+class TaskManager:
+    def __init__(self, config: TaskManagerConfig) -> None:
+        self.config = config
+        self.context = zmq.Context()
+        self.data_plane = DataPlane(
+            self.context, config.runtime_dir, config.tm_index, config.tm_count
+        )
+        self.control = self.context.socket(zmq.DEALER)
+        self.control.setsockopt(zmq.LINGER, 1000)
+        self.control.setsockopt(zmq.RECONNECT_IVL, 2)
+        self.control.connect(f"ipc://{control_path(config.runtime_dir)}")
+        self.poller = zmq.Poller()
+        self.poller.register(self.data_plane.inbox, zmq.POLLIN)
+        self.poller.register(self.control, zmq.POLLIN)
+        self.tasks: list[Invokable] = []
+        self.job_seq = -1
+        self.running = True
+        self.stdout = ForwardedStream("stdout")
+        self.stderr = ForwardedStream("stderr")
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+
+    def run(self) -> None:
+        self._send(msg.Registered(self.config.tm_index, os.getpid(), self.config.slots))
+        poll = self.poller.poll
+        inbox, control = self.data_plane.inbox, self.control
+        while self.running:
+            worked = self._run_tasks() if self.tasks else False
+            self._flush_output()
+            events = dict(poll(0 if worked else None))
+            if inbox in events:
+                self.data_plane.drain()
+            if control in events:
+                self._handle_control()
+
+    def _run_tasks(self) -> bool:
+        worked = False
+        for task in list(self.tasks):
+            if not task.is_runnable():
+                continue
+            worked = True
+            try:
+                task.step()
+                if task.finished:
+                    task.close()
+            except Exception as error:  # a user function (or our runtime) raised
+                self._fail(task, error)
+                return True
+            if task.finished:
+                self.tasks.remove(task)
+                self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index))
+        return worked
+
+    def _fail(self, task: Invokable, error: BaseException) -> None:
+        operator = getattr(error, "_minicluster_operator", None) or task.current_operator
+        self._send(
+            msg.TaskFailed(
+                job_seq=self.job_seq,
+                task_name=task.name,
+                operator_name=operator,
+                subtask_index=task.subtask_index,
+                parallelism=task.parallelism,
+                tm_index=self.config.tm_index,
+                error_type=type(error).__name__,
+                message=str(error),
+                traceback="".join(traceback.format_exception(error)),
+            )
+        )
+        self._drop_tasks()
+
+    def _drop_tasks(self) -> None:
+        for task in self.tasks:
+            try:
+                task.close()
+            except Exception:  # closing after a failure must not mask the failure
+                pass
+        self.tasks = []
+
+    def _handle_control(self) -> None:
+        while True:
+            try:
+                frame = self.control.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            message = pickle.loads(frame)
+            if isinstance(message, msg.Deploy):
+                self._deploy(message)
+            elif isinstance(message, msg.Start):
+                self._start(message.job_seq)
+            elif isinstance(message, msg.Cancel):
+                self._drop_tasks()
+                self.data_plane.end_job(message.job_seq)
+                self._send(msg.Cancelled(message.job_seq, self.config.tm_index))
+            elif isinstance(message, msg.Release):
+                self._drop_tasks()
+                self.data_plane.end_job(message.job_seq)
+            elif isinstance(message, msg.Shutdown):
+                self.running = False
+                return
+
+    def _deploy(self, message: msg.Deploy) -> None:
+        self._drop_tasks()
+        self.job_seq = message.job_seq
+        self.data_plane.start_job(message.job_seq)
+        env = TaskEnvironment(
+            tm_index=self.config.tm_index,
+            job_seq=message.job_seq,
+            data_plane=self.data_plane,
+            send_to_client=self._send_collected,
+            initial_credit=self.config.initial_credit,
+        )
+        deployment = pickle.loads(message.payload)
+        self.tasks = deployment.create_tasks(env)
+        self._send(msg.Deployed(message.job_seq, self.config.tm_index, len(self.tasks)))
+
+    def _start(self, job_seq: int) -> None:
+        if job_seq != self.job_seq:
+            return
+        for task in self.tasks:
+            try:
+                task.open()
+            except Exception as error:
+                self._fail(task, error)
+                return
+
+    def _send_collected(self, payload: bytes) -> None:
+        self._send(msg.Collected(self.job_seq, payload))
+
+    def _send(self, message: object) -> None:
+        self._flush_output()
+        self.control.send(pickle.dumps(message, protocol=5))
+
+    def _flush_output(self) -> None:
+        for stream in (self.stdout, self.stderr):
+            text = stream.take()
+            if text:
+                self.control.send(pickle.dumps(msg.Output(stream.name, text), protocol=5))
+
+    def close(self) -> None:
+        try:
+            self._drop_tasks()
+            self._flush_output()
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            self.control.close(linger=1000)
+            self.data_plane.close()
+            self.context.term()
