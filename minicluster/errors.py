@@ -67,14 +67,9 @@ class TaskManagerLostError(JobExecutionError):
     """A TaskManager process died while the job ran."""
 
 
-class JobCancelledError(JobExecutionError):
-    """The job was cancelled (for instance by Ctrl-C in the client)."""
-
-
 __all__ = [
     "ClusterError",
     "InvalidProgramError",
-    "JobCancelledError",
     "JobExecutionError",
     "MiniClusterError",
     "NotEnoughSlotsError",

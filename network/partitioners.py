@@ -197,10 +197,6 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
 
     def route(self, batch: Batch) -> Routed:
         n = self.num_channels
-        if n == 1:
-            for record in batch:  # still validate keys, so p=1 and p>1 fail alike
-                self._channel_of(self.key_selector(record))
-            return [(0, batch)]
         buckets: list[list] = [[] for _ in range(n)]
         appenders = [bucket.append for bucket in buckets]
         cache = self._cache

@@ -20,6 +20,7 @@ removes the runtime folder on its way out.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import pickle
 import shutil
@@ -36,6 +37,21 @@ from minicluster.slots.stdio import ForwardedStream
 from minicluster.slots.task_api import Invokable, TaskEnvironment
 
 _PR_SET_PDEATHSIG = 1
+INTERRUPT_SIGNAL = signal.SIGUSR1
+
+
+class TaskInterrupted(BaseException):
+    """Raised inside a running task when the supervisor interrupts it to cancel a job.
+
+    A BaseException, so that a user's ``except Exception`` cannot swallow it."""
+
+
+_stepping = False
+
+
+def _interrupt_task(signum: int, frame: object) -> None:
+    if _stepping:
+        raise TaskInterrupted()
 
 
 def control_path(runtime_dir: str) -> str:
@@ -62,6 +78,7 @@ def run_taskmanager(config: TaskManagerConfig) -> None:
     """Process entry point: serve the supervisor until Shutdown or its death."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(INTERRUPT_SIGNAL, _interrupt_task)
     _die_with_parent()
     if os.getppid() != config.supervisor_pid:
         return  # the supervisor died before we could ask to follow it
@@ -108,6 +125,11 @@ class TaskManager:
         sys.stdout, sys.stderr = self.stdout, self.stderr
 
     def run(self) -> None:
+        # Batches create and drop many small tuples; the default gen-0 threshold (700)
+        # makes the cyclic collector run every few records' worth of allocations and
+        # re-scan everything alive. Records are rarely cyclic, so collect less often.
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         self._send(msg.Registered(self.config.tm_index, os.getpid(), self.config.slots))
         poll = self.poller.poll
         inbox, control = self.data_plane.inbox, self.control
@@ -121,15 +143,23 @@ class TaskManager:
                 self._handle_control()
 
     def _run_tasks(self) -> bool:
+        global _stepping
         worked = False
         for task in list(self.tasks):
             if not task.is_runnable():
                 continue
             worked = True
             try:
-                task.step()
-                if task.finished:
-                    task.close()
+                _stepping = True
+                try:
+                    task.step()
+                    if task.finished:
+                        task.close()
+                finally:
+                    _stepping = False
+            except TaskInterrupted:  # the Cancel that caused it waits on the control socket
+                self._drop_tasks()
+                return True
             except Exception as error:  # a user function (or our runtime) raised
                 self._fail(task, error)
                 return True

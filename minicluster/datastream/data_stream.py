@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from minicluster.datastream.functions import (
+from minicluster._functions import (
     FilterFunction,
     FlatMapFunction,
     KeySelector,

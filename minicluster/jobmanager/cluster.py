@@ -34,7 +34,12 @@ import zmq
 
 from minicluster.errors import ClusterError
 from minicluster.slots import messages as msg
-from minicluster.slots.taskmanager import TaskManagerConfig, control_path, run_taskmanager
+from minicluster.slots.taskmanager import (
+    INTERRUPT_SIGNAL,
+    TaskManagerConfig,
+    control_path,
+    run_taskmanager,
+)
 
 _FORK = multiprocessing.get_context("fork")
 _ACTIVE: list["MiniCluster"] = []
@@ -282,6 +287,13 @@ class MiniCluster:
 
     def live_taskmanagers(self) -> list[int]:
         return sorted(self._routing_ids)
+
+    def interrupt(self, tm_indices: set[int]) -> None:
+        """Interrupt whatever task code these TaskManagers are running."""
+        for index in tm_indices:
+            process = self._processes[index]
+            if process.is_alive():
+                os.kill(process.pid, INTERRUPT_SIGNAL)
 
     def kill_unresponsive(self) -> None:
         """Last resort when TaskManagers do not answer a cancel (stuck in user code)."""

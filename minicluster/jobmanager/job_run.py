@@ -20,12 +20,13 @@ import sys
 import time
 from typing import Iterator
 
-from minicluster.errors import JobCancelledError, JobExecutionError, RemoteTraceback, TaskManagerLostError
+from minicluster.errors import JobExecutionError, RemoteTraceback, TaskManagerLostError
 from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
 from minicluster.jobmanager.deployment import Deployment
 from minicluster.slots import messages as msg
 
 CANCEL_TIMEOUT_S = 5.0
+INTERRUPT_AFTER_S = 0.2
 
 
 class JobRun:
@@ -59,10 +60,7 @@ class JobRun:
                 f"Job {self.job_name!r} failed: {died} while the job was running",
                 job_name=self.job_name,
             ) from None
-        except JobExecutionError:
-            self._cancel()
-            raise
-        except (KeyboardInterrupt, GeneratorExit):
+        except BaseException:  # a failure, Ctrl-C, an early close(), a broken stdout
             self._cancel()
             raise
         finally:
@@ -126,14 +124,20 @@ class JobRun:
         except Exception:  # the control socket is gone: nothing left to cancel
             return
         waiting = set(cluster.live_taskmanagers())
-        deadline = time.monotonic() + CANCEL_TIMEOUT_S
+        started = time.monotonic()
+        interrupted = False
         while waiting:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            elapsed = time.monotonic() - started
+            if elapsed >= CANCEL_TIMEOUT_S:
                 cluster.kill_unresponsive()
                 return
+            if not interrupted and elapsed >= INTERRUPT_AFTER_S:
+                # Busy in a user function: interrupt it, as Flink interrupts task threads.
+                cluster.interrupt(waiting)
+                interrupted = True
+            wait = (INTERRUPT_AFTER_S if not interrupted else CANCEL_TIMEOUT_S) - elapsed
             try:
-                messages = cluster.receive(remaining)
+                messages = cluster.receive(max(wait, 0.0))
             except TaskManagerDied as died:
                 waiting.discard(died.tm_index)
                 continue
@@ -146,5 +150,3 @@ class JobRun:
                 else:
                     self._handle_other(message)
 
-
-__all__ = ["JobCancelledError", "JobRun"]

@@ -65,16 +65,17 @@ class FieldAggregation:
             )
         self.aggregation = aggregation
         self.position = position
-        self._reduce: Callable[[Any, Any], Any] | None = None
+        self.specialized: Callable[[Any, Any], Any] | None = None
 
     def __call__(self, accumulator: Any, value: Any) -> Any:
-        reduce = self._reduce
+        """Reduce; the first call picks the implementation for the record's shape."""
+        reduce = self.specialized
         if reduce is None:
-            reduce = self._reduce = self._build(accumulator)
+            reduce = self.specialized = self._build(accumulator)
         return reduce(accumulator, value)
 
     def __getstate__(self) -> dict:
-        return {"aggregation": self.aggregation, "position": self.position, "_reduce": None}
+        return {"aggregation": self.aggregation, "position": self.position, "specialized": None}
 
     def _build(self, sample: Any) -> Callable[[Any, Any], Any]:
         aggregation = self.aggregation

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from minicluster.datastream.functions import RuntimeContext
+from minicluster._functions import RuntimeContext
 
 
 @dataclass(slots=True)

@@ -8,13 +8,14 @@ one subtask.
 
 from __future__ import annotations
 
-from minicluster.datastream.functions import (
+from minicluster._functions import (
     KeySelector,
     ReduceFunction,
     close_function,
     open_function,
     resolve_function,
 )
+from minicluster.operators.aggregations import FieldAggregation
 from minicluster.operators.base import OperatorContext, StreamOperator
 
 _MISSING = object()
@@ -45,6 +46,8 @@ class KeyedReduceOperator(StreamOperator):
                 value = reduce(accumulator, value)
             accumulators[key] = value
             append(value)
+        if isinstance(reduce, FieldAggregation) and reduce.specialized is not None:
+            self._reduce = reduce.specialized  # skip one call level from now on
         return out
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import sys
 
-from minicluster.datastream.functions import (
+from minicluster._functions import (
     FilterFunction,
     FlatMapFunction,
     MapFunction,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pickle
 from typing import TYPE_CHECKING
 
-from minicluster.datastream.functions import RuntimeContext
+from minicluster._functions import RuntimeContext
 from minicluster.network.channels import InputChannel, OutputChannel
 from minicluster.network.codec import DATA
 from minicluster.network.events import END_OF_PARTITION, EndOfPartition

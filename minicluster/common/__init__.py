@@ -1,0 +1,35 @@
+"""Classes shared by the DataStream API and the runtime, named as in ``pyflink.common``.
+
+Key classes:
+
+    - :class:`Row`, :class:`RowKind`: the record type; an immutable tuple whose
+      fields may be named and which carries a changelog kind.
+    - :class:`Types`, :class:`TypeInformation`: type descriptors accepted wherever
+      PyFlink takes an ``output_type``; records are pickled whatever they say.
+    - :class:`Configuration`, :class:`ConfigOption`: string settings, parsed on
+      read, and the typed options the engine declares.
+    - :class:`Duration`, :class:`Time`: immutable spans of time.
+    - :class:`WatermarkStrategy`: how a source assigns event time (so far only
+      ``no_watermarks()``).
+    - :class:`JobExecutionResult`: what ``execute()`` returns.
+"""
+
+from minicluster.common.configuration import ConfigOption, Configuration
+from minicluster.common.row import Row, RowKind
+from minicluster.common.time import Duration, Time
+from minicluster.common.typeinfo import Types, TypeInformation
+from minicluster.common.watermark_strategy import WatermarkStrategy
+from minicluster.jobmanager.client import JobExecutionResult
+
+__all__ = [
+    "ConfigOption",
+    "Configuration",
+    "Duration",
+    "JobExecutionResult",
+    "Row",
+    "RowKind",
+    "Time",
+    "TypeInformation",
+    "Types",
+    "WatermarkStrategy",
+]
