@@ -19,7 +19,7 @@ from minicluster.common.row import Row, RowKind
 from minicluster.common.time import Duration, Time
 from minicluster.common.typeinfo import Types, TypeInformation
 from minicluster.common.watermark_strategy import WatermarkStrategy
-from minicluster.jobmanager.client import JobExecutionResult
+from minicluster.common.job_execution_result import JobExecutionResult
 
 __all__ = [
     "ConfigOption",

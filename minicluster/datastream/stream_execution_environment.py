@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from minicluster.datastream._builtin_sources import CollectionSource, TextFileSource
 from minicluster.graph.job_graph import compile_job_graph
 from minicluster.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
-from minicluster.jobmanager.client import JobExecutionResult, submit
+from minicluster.common.job_execution_result import JobExecutionResult
+from minicluster.jobmanager.client import submit
 from minicluster.operators.sources import SourceOperator
 from minicluster.state.key_groups import DEFAULT_MAX_PARALLELISM
 

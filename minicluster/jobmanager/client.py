@@ -6,35 +6,12 @@ unpicklable functions) is found here, before any process is forked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from minicluster.common.job_execution_result import JobExecutionResult
 from minicluster.graph.job_graph import compile_job_graph
 from minicluster.graph.stream_graph import StreamGraph
 from minicluster.jobmanager.cluster import MiniCluster, active_cluster
 from minicluster.jobmanager.deployment import build_deployment
 from minicluster.jobmanager.job_run import JobRun
-
-
-@dataclass(frozen=True, slots=True)
-class JobExecutionResult:
-    """What ``execute()`` returns (PyFlink's ``JobExecutionResult``)."""
-
-    job_id: int
-    job_name: str
-    net_runtime_ms: int
-
-    def get_job_id(self) -> int:
-        return self.job_id
-
-    def get_net_runtime(self) -> int:
-        """Milliseconds from deployment to the last subtask's end."""
-        return self.net_runtime_ms
-
-    def is_job_execution_result(self) -> bool:
-        return True
-
-    def get_job_execution_result(self) -> "JobExecutionResult":
-        return self
 
 
 def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
