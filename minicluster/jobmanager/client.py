@@ -6,7 +6,6 @@ unpicklable functions) is found here, before any process is forked.
 
 from __future__ import annotations
 
-from minicluster.common.job_execution_result import JobExecutionResult
 from minicluster.graph.job_graph import compile_job_graph
 from minicluster.graph.stream_graph import StreamGraph
 from minicluster.jobmanager.cluster import MiniCluster, active_cluster
