@@ -1,7 +1,7 @@
 """Messages between the supervisor (JobManager) and the TaskManagers.
 
     supervisor ROUTER  ipc://<run>/jobmanager.ctl  <--DEALER-- TaskManager i
-      -> Deploy, Start, Cancel, Release, Shutdown
+      -> Deploy, Start, Cancel, Release, Shutdown, CollectCredit
       <- Registered, Deployed, TaskFinished, TaskFailed, Output, Collected, Cancelled
 
 A job starts in two phases (Deploy to every TaskManager, then Start once all have
@@ -72,10 +72,24 @@ class Output:
 
 @dataclass(frozen=True, slots=True)
 class Collected:
-    """A batch of results of ``execute_and_collect`` on its way to the client."""
+    """A pickled batch of results of ``execute_and_collect`` on its way to the client.
+
+    The client channel is credit-based like every other channel: the TaskManager
+    sends a batch only with credit, and the client returns a ``CollectCredit`` once
+    its user has iterated past the batch, so a slow reader throttles the job instead
+    of piling results up in memory."""
 
     job_seq: int
+    tm_index: int
+    channel_id: int
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CollectCredit:
+    job_seq: int
+    channel_id: int
+    credit: int
 
 
 @dataclass(frozen=True, slots=True)

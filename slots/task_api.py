@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from minicluster.network.channels import OutputChannel
 from minicluster.network.data_plane import DataPlane
 
 
@@ -20,7 +21,7 @@ class TaskEnvironment:
     tm_index: int
     job_seq: int
     data_plane: DataPlane
-    send_to_client: Callable[[bytes], None]
+    open_client_channel: Callable[[], OutputChannel]
     initial_credit: int
 
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import zmq
 
+from minicluster.network.channels import OutputChannel
+from minicluster.network.codec import DATA
 from minicluster.network.data_plane import DataPlane
 from minicluster.slots import messages as msg
 from minicluster.slots.stdio import ForwardedStream
@@ -118,6 +120,7 @@ class TaskManager:
         self.poller.register(self.data_plane.inbox, zmq.POLLIN)
         self.poller.register(self.control, zmq.POLLIN)
         self.tasks: list[Invokable] = []
+        self.client_channels: list[OutputChannel] = []
         self.job_seq = -1
         self.running = True
         self.stdout = ForwardedStream("stdout")
@@ -204,6 +207,9 @@ class TaskManager:
                 self._deploy(message)
             elif isinstance(message, msg.Start):
                 self._start(message.job_seq)
+            elif isinstance(message, msg.CollectCredit):
+                if message.job_seq == self.job_seq:
+                    self.client_channels[message.channel_id].add_credit(message.credit)
             elif isinstance(message, msg.Cancel):
                 self._drop_tasks()
                 self.data_plane.end_job(message.job_seq)
@@ -217,13 +223,14 @@ class TaskManager:
 
     def _deploy(self, message: msg.Deploy) -> None:
         self._drop_tasks()
+        self.client_channels = []
         self.job_seq = message.job_seq
         self.data_plane.start_job(message.job_seq)
         env = TaskEnvironment(
             tm_index=self.config.tm_index,
             job_seq=message.job_seq,
             data_plane=self.data_plane,
-            send_to_client=self._send_collected,
+            open_client_channel=self._open_client_channel,
             initial_credit=self.config.initial_credit,
         )
         deployment = pickle.loads(message.payload)
@@ -240,8 +247,18 @@ class TaskManager:
                 self._fail(task, error)
                 return
 
-    def _send_collected(self, payload: bytes) -> None:
-        self._send(msg.Collected(self.job_seq, payload))
+    def _open_client_channel(self) -> OutputChannel:
+        """A channel to the client (``execute_and_collect``), bounded by credit."""
+        channel_id = len(self.client_channels)
+        job_seq, tm_index = self.job_seq, self.config.tm_index
+
+        def transport(kind: int, payload: object) -> None:
+            if kind == DATA:
+                self._send(msg.Collected(job_seq, tm_index, channel_id, payload))
+
+        channel = OutputChannel(channel_id, self.config.initial_credit, transport)
+        self.client_channels.append(channel)
+        return channel
 
     def _send(self, message: object) -> None:
         self._flush_output()

@@ -85,6 +85,7 @@ class JobRun:
                 if isinstance(message, msg.Collected):
                     if message.job_seq == seq:
                         yield from pickle.loads(message.payload)
+                        cluster.send(message.tm_index, msg.CollectCredit(seq, message.channel_id, 1))
                 elif isinstance(message, msg.TaskFinished):
                     if message.job_seq == seq:
                         remaining -= 1

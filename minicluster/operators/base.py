@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from minicluster._functions import RuntimeContext
+from minicluster.network.channels import OutputChannel
 
 
 @dataclass(slots=True)
@@ -24,7 +25,7 @@ class OperatorContext:
     parallelism: int
     max_parallelism: int
     batch_size: int
-    send_to_client: Callable[[bytes], None]
+    open_client_channel: Callable[[], OutputChannel]
 
 
 class StreamOperator:

@@ -139,11 +139,12 @@ class PrintOperator(StreamOperator):
 
 
 class CollectSinkOperator(StreamOperator):
-    """``execute_and_collect``: ships each batch to the client."""
+    """``execute_and_collect``: ships each batch to the client over a credit-bounded
+    channel, so a client that reads slowly slows the job down instead of filling memory."""
 
     def open(self, ctx: OperatorContext) -> None:
-        self._send = ctx.send_to_client
+        self._channel = ctx.open_client_channel()
 
     def process_batch(self, batch: list, input_index: int = 0) -> None:
-        self._send(pickle.dumps(batch, protocol=5))
+        self._channel.send_batch(pickle.dumps(batch, protocol=5))
         return None

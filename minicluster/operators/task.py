@@ -98,7 +98,7 @@ class StreamTask:
             parallelism=vertex.parallelism,
             max_parallelism=vertex.max_parallelism,
             batch_size=self._deployment.batch_size,
-            send_to_client=env.send_to_client,
+            open_client_channel=self._open_client_channel,
         )
         nodes: dict[int, ChainNode] = {}
         for chained in vertex.chain:
@@ -119,6 +119,11 @@ class StreamTask:
                 raise
             self._opened_nodes.append(node)
         self._opened = True
+
+    def _open_client_channel(self) -> OutputChannel:
+        channel = self._env.open_client_channel()
+        self._outputs.append(channel)  # so that a slow client reader blocks this task
+        return channel
 
     def is_runnable(self) -> bool:
         if not self._opened or self.finished:
