@@ -9,7 +9,9 @@ A consumer starts by granting ``initial_credit`` batches to each producer. A pro
 sends a batch only while it holds credit; otherwise the batch waits in ``pending`` and
 the producing task is not scheduled again until the channel drains (the TaskManager
 loop never blocks on a send). So at most ``initial_credit`` batches are in flight or
-queued per channel, whatever the speeds of the two ends.
+queued per channel, whatever the speeds of the two ends. The consumer hands credit
+back in groups of half the initial credit: fewer messages, and no deadlock, since a
+producer that ran out has sent the consumer at least that many batches to return.
 
 The transport is a callable: a local channel (both subtasks in one TaskManager) hands
 the batch object over directly; a remote one pickles it into the peer's ZeroMQ inbox.
@@ -73,22 +75,39 @@ class OutputChannel:
 class InputChannel:
     """The consumer's end of one channel: a queue bounded by the credit it granted."""
 
-    __slots__ = ("channel_id", "input_index", "queue", "finished", "_return_credit")
+    __slots__ = (
+        "channel_id", "input_index", "queue", "finished", "_return_credit", "_credit_batch",
+        "_unreturned",
+    )
 
-    def __init__(self, channel_id: int, input_index: int, return_credit: Callable[[int], None]):
+    def __init__(
+        self,
+        channel_id: int,
+        input_index: int,
+        return_credit: Callable[[int], None],
+        initial_credit: int = 1,
+    ) -> None:
+        if initial_credit < 1:
+            raise ValueError("initial_credit must be >= 1")
         self.channel_id = channel_id
         self.input_index = input_index
         self.queue: deque[tuple[int, object]] = deque()
         self.finished = False
         self._return_credit = return_credit
+        self._credit_batch = max(1, initial_credit // 2)
+        self._unreturned = 0
 
     def deliver(self, kind: int, payload: object) -> None:
         self.queue.append((kind, payload))
 
     def take(self) -> tuple[int, object]:
-        """Pop the oldest item; a data batch returns its credit at once, since it
-        leaves the channel's buffer here."""
+        """Pop the oldest item. Data batches free their credit here; credit goes back
+        to the producer in groups of ``credit_batch`` (half the initial credit), which
+        halves the credit messages yet leaves the producer credit to keep sending."""
         kind, payload = self.queue.popleft()
         if kind == DATA:
-            self._return_credit(1)
+            self._unreturned += 1
+            if self._unreturned >= self._credit_batch:
+                self._return_credit(self._unreturned)
+                self._unreturned = 0
         return kind, payload

@@ -82,13 +82,15 @@ class DataPlane:
 
             def transport(kind: int, payload: object) -> None:
                 header = header_data if kind == codec.DATA else header_event
-                sock.send_multipart((header, dumps(payload)), copy=False)
+                sock.send_multipart((header, dumps(payload)))
 
         channel = OutputChannel(channel_id, initial_credit, transport)
         self._outputs[channel_id] = channel
         return channel
 
-    def input_channel(self, channel_id: int, input_index: int, producer_tm: int) -> InputChannel:
+    def input_channel(
+        self, channel_id: int, input_index: int, producer_tm: int, initial_credit: int
+    ) -> InputChannel:
         """Create the consumer's end of channel ``channel_id``."""
         if producer_tm == self.tm_index:
             outputs = self._outputs
@@ -103,7 +105,7 @@ class DataPlane:
             def return_credit(n: int) -> None:
                 sock.send_multipart((header, codec.encode_credit(n)))
 
-        channel = InputChannel(channel_id, input_index, return_credit)
+        channel = InputChannel(channel_id, input_index, return_credit, initial_credit)
         self._inputs[channel_id] = channel
         return channel
 

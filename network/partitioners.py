@@ -183,6 +183,10 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         self.key_selector = key_selector
         self.max_parallelism = max_parallelism
 
+    def with_max_parallelism(self, max_parallelism: int) -> KeyGroupStreamPartitioner:
+        """The same partitioner for a keyed operator with ``max_parallelism`` key groups."""
+        return KeyGroupStreamPartitioner(self.key_selector, max_parallelism)
+
     def setup(self, num_channels: int, subtask_index: int) -> None:
         super().setup(num_channels, subtask_index)
         if num_channels > self.max_parallelism:
@@ -233,6 +237,14 @@ class CustomPartitionerWrapper(StreamPartitioner):
         self.partition = partition
         self.key_selector = key_selector
 
+    def route(self, batch: Batch) -> Routed:
+        # No single-channel shortcut: a bad partition function fails at every parallelism.
+        buckets: list[list] = [[] for _ in range(self.num_channels)]
+        select = self.select_channel
+        for record in batch:
+            buckets[select(record)].append(record)
+        return [(ch, recs) for ch, recs in enumerate(buckets) if recs]
+
     def select_channel(self, record: object) -> int:
         key = self.key_selector(record)
         channel = self.partition(key, self.num_channels)
@@ -245,12 +257,20 @@ class CustomPartitionerWrapper(StreamPartitioner):
 
 
 def pointwise_targets(producer: int, producers: int, consumers: int) -> Sequence[int]:
-    """The consumer subtasks a producer reaches on a POINTWISE edge (Flink's rule)."""
+    """The consumer subtasks a producer reaches on a POINTWISE edge, by Flink's rule
+    (``EdgeManagerBuildUtil.connectPointwise``): fan-out gives producer i the targets
+    ``[ceil(i*C/P), ceil((i+1)*C/P))``; fan-in gives consumer j the producers
+    ``[floor(j*P/C), floor((j+1)*P/C))``."""
     if producers == consumers:
         return [producer]
     if producers < consumers:
-        return [c for c in range(consumers) if c * producers // consumers == producer]
-    return [producer * consumers // producers]
+        start = (producer * consumers + producers - 1) // producers
+        end = ((producer + 1) * consumers + producers - 1) // producers
+        return list(range(start, end))
+    for consumer in range(consumers):
+        if consumer * producers // consumers <= producer < (consumer + 1) * producers // consumers:
+            return [consumer]
+    raise AssertionError("unreachable: the fan-in ranges cover every producer")
 
 
 __all__ = [

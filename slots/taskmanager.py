@@ -139,7 +139,11 @@ class TaskManager:
         while self.running:
             worked = self._run_tasks() if self.tasks else False
             self._flush_output()
-            events = dict(poll(0 if worked else None))
+            if worked:  # busy: take whatever arrived without the cost of a poll
+                self.data_plane.drain()
+                self._handle_control()
+                continue
+            events = dict(poll(None))
             if inbox in events:
                 self.data_plane.drain()
             if control in events:

@@ -11,12 +11,14 @@ key gives the same number in every process and every run.
 
 from __future__ import annotations
 
+import numbers
 import zlib
 from dataclasses import dataclass
 
 DEFAULT_MAX_PARALLELISM = 128
 _MASK64 = (1 << 64) - 1
 _NONE_HASH = 0x5BD1E995
+_NAN_HASH = 0x7FF8000000000000
 _TUPLE_SEED = 0x345678
 
 
@@ -28,9 +30,10 @@ def stable_hash(key: object) -> int:
     """Return a hash of ``key`` that is identical in every process and every run.
 
     Equal keys hash equally across types that compare equal (``1``, ``1.0``,
-    ``True``), as Python's own ``hash`` does, because ``int`` and ``float`` hashes are
-    not salted. ``str`` and ``bytes`` use CRC-32 of their bytes; tuples (and ``Row``,
-    a tuple) combine their elements' stable hashes.
+    ``True``, ``Decimal(1)``), as Python's own ``hash`` does: numeric hashes are
+    defined by value and never salted. Every NaN hashes alike (Python hashes NaN by
+    identity). ``str`` and ``bytes`` use CRC-32 of their bytes; tuples (and ``Row``, a
+    tuple) combine their elements' stable hashes.
 
     Raises:
         UnsupportedKeyError: the key (or an element of a tuple key) is unhashable or
@@ -39,8 +42,10 @@ def stable_hash(key: object) -> int:
     kind = type(key)
     if kind is str:
         return zlib.crc32(key.encode("utf-8", "surrogatepass"))
-    if kind is int or kind is float or kind is bool:
+    if kind is int or kind is bool:
         return hash(key)
+    if kind is float:
+        return hash(key) if key == key else _NAN_HASH
     if kind is bytes:
         return zlib.crc32(key)
     if key is None:
@@ -52,13 +57,15 @@ def stable_hash(key: object) -> int:
         return h ^ len(key)
     if isinstance(key, str):
         return zlib.crc32(str.encode(key, "utf-8", "surrogatepass"))
-    if isinstance(key, (int, float)):
-        return hash(key)
-    if isinstance(key, (bytes, bytearray, memoryview)) and kind is not bytes:
+    if isinstance(key, bytes):
+        return zlib.crc32(bytes(key))
+    if isinstance(key, (bytearray, memoryview)):
         raise UnsupportedKeyError(
             f"key {key!r} of type {kind.__name__} is mutable and cannot be a key; "
             "convert it with bytes(...)"
         )
+    if isinstance(key, numbers.Number) and kind.__hash__ is not None:
+        return hash(key) if key == key else _NAN_HASH
     if kind.__hash__ is None:
         raise UnsupportedKeyError(
             f"key {key!r} of type {kind.__name__} is unhashable; keys must be str, int, "

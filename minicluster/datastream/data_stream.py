@@ -205,6 +205,7 @@ class DataStream(_OperatorSettings):
 
     def _sink(self, name: str, operator: object) -> DataStreamSink:
         node = self._env._add_node(name, operator, self._inputs)
+        node.is_sink = True
         return DataStreamSink(self._env, node)
 
     def print(self, sink_identifier: str | None = None) -> DataStreamSink:

@@ -5,7 +5,7 @@ Configuration comes, later entries winning, from: the defaults of the process (s
 ``get_execution_environment``, and the environment's setters. Keys use Flink's names:
 ``parallelism.default``, ``pipeline.max-parallelism``, ``taskmanager.count``,
 ``taskmanager.numberOfTaskSlots``, ``taskmanager.network.memory.buffers-per-channel``,
-and ours, ``minicluster.batch-size`` (records per batch, default 1024).
+and ours, ``minicluster.batch-size`` (records per source batch, default 4096).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from minicluster.datastream.data_stream import DataStream
 
 _PROCESS_DEFAULTS: dict[str, str] = {}
-DEFAULT_BATCH_SIZE = 1024
+DEFAULT_BATCH_SIZE = 4096
 
 
 def set_process_defaults(config: dict[str, str]) -> None:
@@ -218,7 +218,7 @@ class StreamExecutionEnvironment:
                      "chained": network_edge is None}
                 )
             pact = "Data Source" if node.is_source else (
-                "Data Sink" if not graph.out_edges(node.id) else "Operator"
+                "Data Sink" if node.is_sink else "Operator"
             )
             entry = {
                 "id": node.id,

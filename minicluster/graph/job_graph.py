@@ -20,6 +20,7 @@ from minicluster.errors import InvalidProgramError
 from minicluster.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
 from minicluster.network.partitioners import (
     ForwardPartitioner,
+    KeyGroupStreamPartitioner,
     RebalancePartitioner,
     StreamPartitioner,
 )
@@ -137,6 +138,12 @@ def resolve_partitioners(
                 f"{graph.nodes[edge.source_id].name!r} has {up}, "
                 f"{graph.nodes[edge.target_id].name!r} has {down}; use rebalance() or "
                 "rescale() instead"
+            )
+        elif isinstance(partitioner, KeyGroupStreamPartitioner):
+            # Route by the key groups of the operator that keeps the keyed state.
+            target = graph.nodes[edge.target_id]
+            partitioner = partitioner.with_max_parallelism(
+                target.max_parallelism or graph.max_parallelism
             )
         resolved.append(
             ResolvedEdge(edge.source_id, edge.target_id, partitioner, edge.input_index)

@@ -51,6 +51,7 @@ class StreamNode:
     chaining: ChainingStrategy = ChainingStrategy.ALWAYS
     uid: str | None = None
     is_source: bool = False
+    is_sink: bool = False
     max_allowed_parallelism: int | None = None  # e.g. 1 for from_collection
 
     def __post_init__(self) -> None:

@@ -19,7 +19,7 @@ def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
     owns_cluster = cluster is None
     if cluster is None:
         cluster = MiniCluster.from_configuration(config)
-    batch_size = int(config.get("minicluster.batch-size", "1024"))
+    batch_size = int(config["minicluster.batch-size"])
     if batch_size < 1:
         raise ValueError(f"minicluster.batch-size must be >= 1, got {batch_size}")
     deployment, payload = build_deployment(

@@ -65,7 +65,10 @@ class StreamTask:
                 for channel in edge.consumer_channels(self.subtask_index):
                     producer_tm = deployment.assignment[(job_edge.source_vertex, channel.producer)]
                     self._inputs.append(
-                        plane.input_channel(channel.channel_id, job_edge.input_index, producer_tm)
+                        plane.input_channel(
+                            channel.channel_id, job_edge.input_index, producer_tm,
+                            env.initial_credit,
+                        )
                     )
             if job_edge.source_vertex == vertex.id:
                 outputs = []
