@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""minicluster benchmarks: figures from one run, as ratios against plain Python.
+
+    python benchmarks/run.py [--only w0,pipeline] [--runs N] [--records N] [--batch-size N]
+
+Every figure is measured in this run, against a plain-Python baseline measured in this
+same run: the machine is shared and noisy, so the commands of a benchmark run
+interleaved (one of each per round, order rotated) and medians are reported. Each
+benchmark prints a table; the ``RESULT <name> key=value ...`` lines at the end are for
+pasting into notes. A benchmark is an entry of ``BENCHMARKS``: a function from the
+parsed options to (table text, RESULT figures); W1-W3 of WORKLOADS.md go there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from _measure import Measurement, interleave, peak_rss_probe
+from _report import Summary, mb, result_line, table
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+
+W0_TARGET_MEDIAN_S = 0.5
+PIPELINE_TARGET_RATIO = 1.0
+
+
+def _progress(name: str):
+    def report(done: int, total: int) -> None:
+        print(f"  {name}: round {done}/{total}", file=sys.stderr, flush=True)
+    return report
+
+
+def _walls(measurements: list[Measurement]) -> Summary:
+    return Summary.of([m.wall_s for m in measurements])
+
+
+def _peak_rss(measurements: list[Measurement]) -> float:
+    return max(m.peak_rss_bytes for m in measurements)
+
+
+# -- W0: start, a 10-record job, stop -------------------------------------------------
+
+def bench_w0(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    commands = {
+        "python -c pass": [PY, "-c", "pass"],
+        "python -c 'import minicluster.datastream'": [PY, "-c", "import minicluster.datastream"],
+        "python examples/trivial.py": [PY, "examples/trivial.py"],
+    }
+    runs = interleave(commands, args.runs, cwd=str(ROOT), progress=_progress("w0"))
+    plain, imported, job = (_walls(runs[label]) for label in commands)
+    # The TaskManagers live ~25 ms: too short for the 50 ms sampling of the timed runs.
+    peak = peak_rss_probe(commands, cwd=str(ROOT))
+    rows = []
+    for label, summary in zip(commands, (plain, imported, job)):
+        rows.append([
+            label, summary.median, summary.low, summary.high,
+            summary.median / plain.median, mb(peak[label]),
+        ])
+    text = table(
+        ["process", "median s", "min s", "max s", "x plain start", "peak RSS MB"], rows
+    )
+    text += (
+        f"\nimport cost (import - plain): {imported.median - plain.median:.3f} s;"
+        f" cluster + job cost (trivial - import): {job.median - imported.median:.3f} s"
+        f"\npeak RSS: process tree, one separate untimed run per command sampled every 2 ms"
+        f"\ntarget: trivial.py median < {W0_TARGET_MEDIAN_S} s ->"
+        f" {'met' if job.median < W0_TARGET_MEDIAN_S else 'NOT met'}"
+    )
+    figures = {
+        "median_s": job.median,
+        "min_s": job.low,
+        "max_s": job.high,
+        "plain_python_median_s": plain.median,
+        "import_median_s": imported.median,
+        "ratio_vs_plain": job.median / plain.median,
+        "ratio_vs_import": job.median / imported.median,
+        "peak_rss_mb": mb(peak["python examples/trivial.py"]),
+        "runs": args.runs,
+        "target_met": job.median < W0_TARGET_MEDIAN_S,
+    }
+    return text, figures
+
+
+# -- pipeline: numbers -> map -> key_by -> sum -> discard, p=2 -------------------------
+
+def bench_pipeline(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    n = args.records
+    job = [PY, str(HERE / "pipeline_job.py")]
+    batch = [str(args.batch_size)] if args.batch_size else []
+    commands = {
+        "plain Python, 1 process": [PY, str(HERE / "pipeline_baseline.py"), str(n)],
+        "minicluster, p=2": [*job, str(n), *batch],
+    }
+    warmup = {
+        "baseline": [PY, str(HERE / "pipeline_baseline.py"), "1000"],
+        "cluster": [*job, "1000", *batch],
+    }
+    runs = interleave(commands, args.runs, cwd=str(ROOT), warmup=warmup,
+                      progress=_progress("pipeline"))
+    base_runs, cluster_runs = (runs[label] for label in commands)
+    base, cluster = _walls(base_runs), _walls(cluster_runs)
+    base_inner = Summary.of([m.reported("JOB_WALL_S") for m in base_runs])
+    cluster_inner = Summary.of([m.reported("JOB_WALL_S") for m in cluster_runs])
+    ratio = base.median / cluster.median
+    rows = [
+        [label, whole.median, whole.low, whole.high, n / whole.median,
+         inner.median, n / inner.median, mb(_peak_rss(measured))]
+        for label, whole, inner, measured in (
+            ("plain Python, 1 process", base, base_inner, base_runs),
+            ("minicluster, p=2", cluster, cluster_inner, cluster_runs),
+        )
+    ]
+    text = table(
+        ["run", "median s", "min s", "max s", "records/s",
+         "inner median s", "inner records/s", "peak RSS MB"],
+        rows,
+    )
+    text += (
+        f"\nwhole process timed from outside; 'inner' = the time the script itself"
+        f" reports (cluster: environment through execute(); plain: the loop)"
+        f"\nratio = plain median / cluster median = {ratio:.3f}"
+        f" (inner: {base_inner.median / cluster_inner.median:.3f});"
+        f" target >= {PIPELINE_TARGET_RATIO} ->"
+        f" {'met' if ratio >= PIPELINE_TARGET_RATIO else 'NOT met'}"
+    )
+    figures = {
+        "records": n,
+        "batch_size": args.batch_size or "default",
+        "cluster_median_s": cluster.median,
+        "cluster_records_per_s": n / cluster.median,
+        "cluster_job_median_s": cluster_inner.median,
+        "baseline_median_s": base.median,
+        "baseline_records_per_s": n / base.median,
+        "ratio": ratio,
+        "ratio_inner": base_inner.median / cluster_inner.median,
+        "cluster_peak_rss_mb": mb(_peak_rss(cluster_runs)),
+        "baseline_peak_rss_mb": mb(_peak_rss(base_runs)),
+        "runs": args.runs,
+        "target_met": ratio >= PIPELINE_TARGET_RATIO,
+    }
+    return text, figures
+
+
+BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], tuple[str, dict[str, object]]]]] = {
+    "w0": ("W0: start, a 10-record job, stop (whole process)", bench_w0),
+    "pipeline": ("pipeline: numbers -> map -> key_by -> sum -> discard, p=2", bench_pipeline),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help=f"comma-separated benchmarks (default: all of {', '.join(BENCHMARKS)})")
+    parser.add_argument("--runs", type=int, default=7, help="measured runs of each command (default 7)")
+    parser.add_argument("--records", type=int, default=5_000_000,
+                        help="pipeline: source records (default 5,000,000)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="pipeline: minicluster.batch-size (default: the engine's)")
+    args = parser.parse_args(argv)
+    names = [name.strip().lower() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown or not names:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+    if args.runs < 1 or args.records < 1 or (args.batch_size is not None and args.batch_size < 1):
+        parser.error("--runs, --records and --batch-size must be >= 1")
+
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}")
+    results = []
+    for name in names:
+        title, bench = BENCHMARKS[name]
+        print(f"\n== {title}  ({args.runs} interleaved runs, medians)", flush=True)
+        text, figures = bench(args)
+        print(text, flush=True)
+        results.append(result_line(name, figures))
+    print()
+    print("\n".join(results), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
