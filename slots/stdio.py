@@ -10,13 +10,22 @@ prints, even under pytest's capture or a redirected stdout.
 from __future__ import annotations
 
 import io
+from typing import Callable
 
 
 class ForwardedStream(io.TextIOBase):
-    def __init__(self, name: str) -> None:
+    """Collects text; ``flush()`` (e.g. ``print(..., flush=True)`` in a user function)
+    forwards at once, which is safe because the TaskManager has a single thread."""
+
+    def __init__(self, name: str, forward: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.name = name
         self._parts: list[str] = []
+        self._forward = forward
+
+    def flush(self) -> None:
+        if self._parts and self._forward is not None:
+            self._forward()
 
     def writable(self) -> bool:
         return True

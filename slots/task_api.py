@@ -28,7 +28,7 @@ class TaskEnvironment:
 class Invokable(Protocol):
     """One parallel subtask, driven one unit of work at a time by the TaskManager loop."""
 
-    name: str
+    name: str  # the task's (JobVertex's) name, without the subtask
     vertex_id: int
     subtask_index: int
     parallelism: int

@@ -48,6 +48,10 @@ class TaskInterrupted(BaseException):
     A BaseException, so that a user's ``except Exception`` cannot swallow it."""
 
 
+class TaskManagerTerminated(BaseException):
+    """SIGTERM (the supervisor died): leave the loop, whatever a task was doing."""
+
+
 _stepping = False
 
 
@@ -87,6 +91,8 @@ def run_taskmanager(config: TaskManagerConfig) -> None:
     taskmanager = TaskManager(config)
     try:
         taskmanager.run()
+    except TaskManagerTerminated:
+        pass
     finally:
         taskmanager.close()
         if os.getppid() != config.supervisor_pid:
@@ -94,7 +100,7 @@ def run_taskmanager(config: TaskManagerConfig) -> None:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise TaskManagerTerminated()
 
 
 def _die_with_parent() -> None:
@@ -123,8 +129,8 @@ class TaskManager:
         self.client_channels: list[OutputChannel] = []
         self.job_seq = -1
         self.running = True
-        self.stdout = ForwardedStream("stdout")
-        self.stderr = ForwardedStream("stderr")
+        self.stdout = ForwardedStream("stdout", self._flush_output)
+        self.stderr = ForwardedStream("stderr", self._flush_output)
         sys.stdout, sys.stderr = self.stdout, self.stderr
 
     def run(self) -> None:
@@ -167,7 +173,9 @@ class TaskManager:
             except TaskInterrupted:  # the Cancel that caused it waits on the control socket
                 self._drop_tasks()
                 return True
-            except Exception as error:  # a user function (or our runtime) raised
+            except TaskManagerTerminated:
+                raise
+            except BaseException as error:  # user code raised, even SystemExit: fail the job
                 self._fail(task, error)
                 return True
             if task.finished:
@@ -196,7 +204,9 @@ class TaskManager:
         for task in self.tasks:
             try:
                 task.close()
-            except Exception:  # closing after a failure must not mask the failure
+            except TaskManagerTerminated:
+                raise
+            except BaseException:  # closing after a failure must not mask the failure
                 pass
         self.tasks = []
 
@@ -247,7 +257,9 @@ class TaskManager:
         for task in self.tasks:
             try:
                 task.open()
-            except Exception as error:
+            except TaskManagerTerminated:
+                raise
+            except BaseException as error:
                 self._fail(task, error)
                 return
 

@@ -105,6 +105,7 @@ class MiniCluster:
         self._router: zmq.Socket | None = None
         self._poller: zmq.Poller | None = None
         self._job_seq = 0
+        self.running_job: str | None = None
 
     @classmethod
     def from_configuration(cls, config: dict[str, str]) -> "MiniCluster":
@@ -234,13 +235,29 @@ class MiniCluster:
 
     # -- messaging (used by JobRun) -----------------------------------------------
 
-    def next_job_seq(self) -> int:
+    def begin_job(self, job_name: str) -> int:
+        """Reserve the cluster for one job and return its sequence number.
+
+        A cluster runs one job at a time; a second submission while a job runs (for
+        instance while an ``execute_and_collect`` iterator is still open) is refused
+        rather than silently displacing the first.
+        """
         if self.broken:
             raise ClusterError(f"the cluster is no longer usable: {self.broken}")
         if self._router is None:
             raise ClusterError("the cluster is not started")
+        if self.running_job is not None:
+            raise ClusterError(
+                f"cannot run job {job_name!r}: the cluster is still running job "
+                f"{self.running_job!r} (one job at a time); let it finish, or close its "
+                "execute_and_collect() iterator first"
+            )
+        self.running_job = job_name
         self._job_seq += 1
         return self._job_seq
+
+    def end_job(self) -> None:
+        self.running_job = None
 
     def send(self, tm_index: int, message: object) -> None:
         self._router.send_multipart(

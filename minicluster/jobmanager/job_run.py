@@ -50,8 +50,8 @@ class JobRun:
         """Run the job; yields the records of its collect sinks as they arrive."""
         cluster = self.cluster
         started = time.monotonic()
+        self.job_seq = cluster.begin_job(self.job_name)
         try:
-            self.job_seq = cluster.next_job_seq()
             yield from self._supervise()
             cluster.broadcast(msg.Release(self.job_seq))
         except TaskManagerDied as died:
@@ -65,6 +65,7 @@ class JobRun:
             raise
         finally:
             self.net_runtime_ms = int((time.monotonic() - started) * 1000)
+            cluster.end_job()
             if self.owns_cluster:
                 cluster.stop()
 

@@ -23,7 +23,7 @@ class ChainNode:
     def push(self, batch: list, input_index: int = 0) -> None:
         try:
             out = self.operator.process_batch(batch, input_index)
-        except Exception as error:
+        except BaseException as error:  # SystemExit in user code too
             tag_operator(error, self.name)
             raise
         if out:
@@ -32,7 +32,7 @@ class ChainNode:
     def end_input(self) -> None:
         try:
             out = self.operator.end_input()
-        except Exception as error:
+        except BaseException as error:  # SystemExit in user code too
             tag_operator(error, self.name)
             raise
         if out:
@@ -46,7 +46,7 @@ class ChainNode:
         for writer in self.writers:
             try:
                 writer.emit(out)
-            except Exception as error:
+            except BaseException as error:  # SystemExit in user code too
                 tag_operator(error, writer.name)
                 raise
 

@@ -42,7 +42,7 @@ class StreamTask:
         self.vertex_id = vertex.id
         self.subtask_index = subtask_index
         self.parallelism = vertex.parallelism
-        self.name = f"{vertex.name} ({subtask_index + 1}/{vertex.parallelism})"
+        self.name = vertex.name
         self.current_operator = vertex.head.name
         self.finished = False
         self._opened = False
@@ -117,7 +117,7 @@ class StreamTask:
             self.current_operator = node.name
             try:
                 node.operator.open(ctx)
-            except Exception as error:
+            except BaseException as error:  # SystemExit in user code too
                 tag_operator(error, node.name)
                 raise
             self._opened_nodes.append(node)
@@ -181,7 +181,7 @@ class StreamTask:
         for node in reversed(self._opened_nodes):
             try:
                 node.operator.close()
-            except Exception as exc:
+            except BaseException as exc:
                 tag_operator(exc, node.name)
                 error = error or exc
         self._opened_nodes.clear()
