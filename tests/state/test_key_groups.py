@@ -57,8 +57,12 @@ print(json.dumps({{
 
 def _run_child(seed: str) -> dict:
     env = {**os.environ, "PYTHONHASHSEED": seed}
+    # -P: do not put the current directory first on sys.path, where the repository's
+    # own minicluster/ folder (without the mapped slots/network/state) would shadow
+    # the installed package.
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-P", "-c", _CHILD], env=env, capture_output=True, text=True,
+        check=True,
     )
     return json.loads(done.stdout)
 
