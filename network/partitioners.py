@@ -1,8 +1,9 @@
 """Partitioners: which downstream channel each record goes to (Flink's ``ChannelSelector``).
 
 A partitioner object in the graph is a specification; each producer subtask works on
-its own copy after ``setup(num_channels, subtask_index)``. ``route(batch)`` splits a
-whole batch at once, so the per-record work is one tight loop per batch.
+its own copy after ``setup(num_channels, subtask_index)``. ``route(values,
+timestamps)`` splits a whole batch at once, so the per-record work is one tight loop
+per batch; event timestamps (a parallel list, or None) go wherever their records go.
 
 The channels a producer sees are already the ones it is connected to: all consumer
 subtasks for ALL_TO_ALL patterns, its own subset for POINTWISE ones (``FORWARD``:
@@ -23,7 +24,24 @@ from minicluster.state.key_groups import (
 )
 
 Batch = list
-Routed = list[tuple[int, list]]
+Routed = list[tuple[int, list, "list | None"]]
+
+
+def bucket_by_channel(
+    channels: list[int], values: list, timestamps: list | None, num_channels: int
+) -> Routed:
+    """Group ``values`` (and their ``timestamps``) by the channel chosen for each."""
+    value_buckets: list[list] = [[] for _ in range(num_channels)]
+    if timestamps is None:
+        appenders = [bucket.append for bucket in value_buckets]
+        for channel, value in zip(channels, values):
+            appenders[channel](value)
+        return [(ch, vs, None) for ch, vs in enumerate(value_buckets) if vs]
+    ts_buckets: list[list] = [[] for _ in range(num_channels)]
+    for channel, value, timestamp in zip(channels, values, timestamps):
+        value_buckets[channel].append(value)
+        ts_buckets[channel].append(timestamp)
+    return [(ch, vs, ts_buckets[ch]) for ch, vs in enumerate(value_buckets) if vs]
 
 _KEY_CACHE_LIMIT = 1 << 16
 
@@ -61,15 +79,14 @@ class StreamPartitioner:
     def select_channel(self, record: object) -> int:
         raise NotImplementedError
 
-    def route(self, batch: Batch) -> Routed:
-        """Split ``batch`` into ``(channel, records)`` pairs, skipping empty channels."""
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
+        """Split a batch into ``(channel, records, timestamps)``, skipping empty channels."""
         if self.num_channels == 1:
-            return [(0, batch)]
-        buckets: list[list] = [[] for _ in range(self.num_channels)]
+            return [(0, batch, timestamps)]
         select = self.select_channel
-        for record in batch:
-            buckets[select(record)].append(record)
-        return [(ch, recs) for ch, recs in enumerate(buckets) if recs]
+        return bucket_by_channel(
+            [select(record) for record in batch], batch, timestamps, self.num_channels
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -87,8 +104,8 @@ class ForwardPartitioner(StreamPartitioner):
     def select_channel(self, record: object) -> int:
         return 0
 
-    def route(self, batch: Batch) -> Routed:
-        return [(0, batch)]
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
+        return [(0, batch, timestamps)]
 
 
 class RebalancePartitioner(StreamPartitioner):
@@ -106,13 +123,17 @@ class RebalancePartitioner(StreamPartitioner):
         self._next = (channel + 1) % self.num_channels
         return channel
 
-    def route(self, batch: Batch) -> Routed:
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
         n = self.num_channels
         start = self._next
         self._next = (start + len(batch)) % n
         routed = []
         for offset in range(min(n, len(batch))):
-            routed.append(((start + offset) % n, batch[offset::n]))
+            routed.append((
+                (start + offset) % n,
+                batch[offset::n],
+                None if timestamps is None else timestamps[offset::n],
+            ))
         return routed
 
 
@@ -135,8 +156,8 @@ class GlobalPartitioner(StreamPartitioner):
     def select_channel(self, record: object) -> int:
         return 0
 
-    def route(self, batch: Batch) -> Routed:
-        return [(0, batch)]
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
+        return [(0, batch, timestamps)]
 
 
 class ShufflePartitioner(StreamPartitioner):
@@ -161,8 +182,8 @@ class BroadcastPartitioner(StreamPartitioner):
     def select_channel(self, record: object) -> int:
         raise TypeError("BROADCAST selects every channel; use route()")
 
-    def route(self, batch: Batch) -> Routed:
-        return [(ch, batch) for ch in range(self.num_channels)]
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
+        return [(ch, batch, timestamps) for ch in range(self.num_channels)]
 
 
 class KeyGroupStreamPartitioner(StreamPartitioner):
@@ -199,20 +220,29 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
     def select_channel(self, record: object) -> int:
         return subtask_for_key(self.key_selector(record), self.num_channels, self.max_parallelism)
 
-    def route(self, batch: Batch) -> Routed:
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
         n = self.num_channels
-        buckets: list[list] = [[] for _ in range(n)]
-        appenders = [bucket.append for bucket in buckets]
         cache = self._cache
         key_of = self.key_selector
+        if timestamps is None:
+            buckets: list[list] = [[] for _ in range(n)]
+            appenders = [bucket.append for bucket in buckets]
+            for record in batch:
+                key = key_of(record)
+                try:
+                    channel = cache[key]
+                except (KeyError, TypeError):
+                    channel = self._channel_of(key)
+                appenders[channel](record)
+            return [(ch, recs, None) for ch, recs in enumerate(buckets) if recs]
+        channels = []
         for record in batch:
             key = key_of(record)
             try:
-                channel = cache[key]
+                channels.append(cache[key])
             except (KeyError, TypeError):
-                channel = self._channel_of(key)
-            appenders[channel](record)
-        return [(ch, recs) for ch, recs in enumerate(buckets) if recs]
+                channels.append(self._channel_of(key))
+        return bucket_by_channel(channels, batch, timestamps, n)
 
     def _channel_of(self, key: object) -> int:
         channel = subtask_for_key(key, self.num_channels, self.max_parallelism)
@@ -237,13 +267,12 @@ class CustomPartitionerWrapper(StreamPartitioner):
         self.partition = partition
         self.key_selector = key_selector
 
-    def route(self, batch: Batch) -> Routed:
+    def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
         # No single-channel shortcut: a bad partition function fails at every parallelism.
-        buckets: list[list] = [[] for _ in range(self.num_channels)]
         select = self.select_channel
-        for record in batch:
-            buckets[select(record)].append(record)
-        return [(ch, recs) for ch, recs in enumerate(buckets) if recs]
+        return bucket_by_channel(
+            [select(record) for record in batch], batch, timestamps, self.num_channels
+        )
 
     def select_channel(self, record: object) -> int:
         key = self.key_selector(record)

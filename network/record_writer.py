@@ -1,4 +1,8 @@
-"""A producer subtask's writer for one outgoing edge: partition a batch, send per channel."""
+"""A producer subtask's writer for one outgoing edge: partition a batch, send per channel.
+
+A batch on the wire is ``(values, timestamps)``: the records and, when the stream has
+event time, a parallel list of their timestamps (else None).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,10 @@ class RecordWriter:
         self.channels = channels
         self.name = name
 
-    def emit(self, batch: list) -> None:
+    def emit(self, values: list, timestamps: list | None = None) -> None:
         channels = self.channels
-        for channel, records in self.partitioner.route(batch):
-            channels[channel].send_batch(records)
+        for channel, records, stamps in self.partitioner.route(values, timestamps):
+            channels[channel].send_batch((records, stamps))
 
     def broadcast_event(self, event: object) -> None:
         for channel in self.channels:

@@ -34,18 +34,21 @@ class ResolvedEdge:
     target_id: int
     partitioner: StreamPartitioner
     input_index: int
+    side_tag: str | None = None
 
     def __repr__(self) -> str:
-        return f"{self.source_id} -{self.partitioner}-> {self.target_id}"
+        side = f"[{self.side_tag}]" if self.side_tag else ""
+        return f"{self.source_id}{side} -{self.partitioner}-> {self.target_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class ChainedNode:
-    """A node inside a JobVertex with the chained nodes it feeds."""
+    """A node inside a JobVertex with the chained nodes it feeds: ``(node id, side
+    output tag or None)`` per chained successor."""
 
     node_id: int
     name: str
-    chained_children: tuple[int, ...]
+    chained_children: tuple[tuple[int, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class JobEdge:
     target_node: int
     partitioner: StreamPartitioner
     input_index: int
+    side_tag: str | None = None
 
     def __repr__(self) -> str:
         return f"JobEdge({self.source_vertex} -{self.partitioner}-> {self.target_vertex})"
@@ -146,7 +150,9 @@ def resolve_partitioners(
                 target.max_parallelism or graph.max_parallelism
             )
         resolved.append(
-            ResolvedEdge(edge.source_id, edge.target_id, partitioner, edge.input_index)
+            ResolvedEdge(
+                edge.source_id, edge.target_id, partitioner, edge.input_index, edge.side_tag
+            )
         )
     return resolved
 
@@ -203,7 +209,9 @@ def chain(
         head_node = nodes[0]
         chain_nodes = tuple(
             ChainedNode(
-                n.id, n.name, tuple(e.target_id for e in chained if e.source_id == n.id)
+                n.id,
+                n.name,
+                tuple((e.target_id, e.side_tag) for e in chained if e.source_id == n.id),
             )
             for n in nodes
         )
@@ -225,6 +233,7 @@ def chain(
             target_node=e.target_id,
             partitioner=e.partitioner,
             input_index=e.input_index,
+            side_tag=e.side_tag,
         )
         for i, e in enumerate(e for e in edges if e not in chained)
     )

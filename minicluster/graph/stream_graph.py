@@ -61,10 +61,13 @@ class StreamNode:
 
 @dataclass(frozen=True, slots=True)
 class StreamEdge:
+    """A connection; ``side_tag`` names the side output it carries (None: main output)."""
+
     source_id: int
     target_id: int
     partitioner: StreamPartitioner | None
     input_index: int = 0
+    side_tag: str | None = None
 
     def __post_init__(self) -> None:
         if self.source_id >= self.target_id:

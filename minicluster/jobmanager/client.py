@@ -28,6 +28,7 @@ def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
         cluster.taskmanager_count,
         cluster.slots_per_taskmanager,
         batch_size,
+        config,
     )
     if owns_cluster:
         cluster.start()

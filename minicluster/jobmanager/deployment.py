@@ -26,6 +26,7 @@ class Deployment:
     assignment: Assignment
     operator_payloads: dict[int, bytes]
     batch_size: int
+    config: dict[str, str]
 
     def create_tasks(self, env: TaskEnvironment) -> list[Invokable]:
         from minicluster.operators.task import StreamTask  # TaskManager side only
@@ -47,6 +48,7 @@ def build_deployment(
     tm_count: int,
     slots_per_tm: int,
     batch_size: int,
+    config: dict[str, str],
 ) -> tuple[Deployment, bytes]:
     """Assign slots and serialize; returns the deployment and its shipped bytes."""
     execution_graph = build_execution_graph(job_graph)
@@ -54,7 +56,7 @@ def build_deployment(
     payloads = {}
     for node in stream_graph.nodes.values():
         payloads[node.id] = _dumps(node.operator, f"operator {node.name!r}")
-    deployment = Deployment(execution_graph, assignment, payloads, batch_size)
+    deployment = Deployment(execution_graph, assignment, payloads, batch_size, dict(config))
     return deployment, _dumps(deployment, "the job graph (partitioners, key selectors)")
 
 

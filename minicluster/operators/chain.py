@@ -1,56 +1,103 @@
 """An operator chain: the operators of one JobVertex fused into one per-batch pipeline.
 
 The chain is a tree (a node may feed several chained successors and several network
-edges). A batch pushed into a node runs its operator once and hands the whole output
-list on; nothing is done per record here.
+edges, for its main output and for side outputs). Each ``ChainNode`` is the
+``Output`` of its operator: what the operator collects goes, as a whole batch, to the
+chained successors and the network writers. Nothing is done per record here.
 """
 
 from __future__ import annotations
 
+from minicluster.network.events import Watermark
 from minicluster.network.record_writer import RecordWriter
 from minicluster.operators.base import StreamOperator, tag_operator
 
 
 class ChainNode:
-    __slots__ = ("operator", "name", "children", "writers")
+    __slots__ = ("operator", "name", "children", "writers", "side_children", "side_writers")
 
     def __init__(self, operator: StreamOperator, name: str) -> None:
         self.operator = operator
         self.name = name
         self.children: list[ChainNode] = []
         self.writers: list[RecordWriter] = []
+        self.side_children: dict[str, list[ChainNode]] = {}
+        self.side_writers: dict[str, list[RecordWriter]] = {}
+        operator.output = self
 
-    def push(self, batch: list, input_index: int = 0) -> None:
+    # -- driving the operator ------------------------------------------------------
+
+    def push(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         try:
-            out = self.operator.process_batch(batch, input_index)
+            self.operator.process_batch(values, timestamps, input_index)
         except BaseException as error:  # SystemExit in user code too
             tag_operator(error, self.name)
             raise
-        if out:
-            self._forward(out)
+
+    def process_watermark(self, watermark: int) -> None:
+        try:
+            self.operator.process_watermark(watermark)
+        except BaseException as error:
+            tag_operator(error, self.name)
+            raise
 
     def end_input(self) -> None:
         try:
-            out = self.operator.end_input()
-        except BaseException as error:  # SystemExit in user code too
+            self.operator.end_input()
+        except BaseException as error:
             tag_operator(error, self.name)
             raise
-        if out:
-            self._forward(out)
-        for child in self.children:
+        for child in self.all_children():
             child.end_input()
 
-    def _forward(self, out: list) -> None:
+    # -- Output ------------------------------------------------------------------------
+
+    def collect(self, values: list, timestamps: list | None) -> None:
+        if not values:
+            return
         for child in self.children:
-            child.push(out)
+            child.push(values, timestamps)
         for writer in self.writers:
-            try:
-                writer.emit(out)
-            except BaseException as error:  # SystemExit in user code too
-                tag_operator(error, writer.name)
-                raise
+            _emit(writer, values, timestamps)
+
+    def collect_side(self, tag_id: str, values: list, timestamps: list | None) -> None:
+        if not values:
+            return
+        for child in self.side_children.get(tag_id, ()):
+            child.push(values, timestamps)
+        for writer in self.side_writers.get(tag_id, ()):
+            _emit(writer, values, timestamps)
+
+    def emit_watermark(self, watermark: int) -> None:
+        for child in self.all_children():
+            child.process_watermark(watermark)
+        event = Watermark(watermark)
+        for writer in self.all_writers():
+            writer.broadcast_event(event)
+
+    # -- structure -----------------------------------------------------------------------
+
+    def all_children(self) -> list[ChainNode]:
+        nodes = list(self.children)
+        for side in self.side_children.values():
+            nodes.extend(side)
+        return nodes
+
+    def all_writers(self) -> list[RecordWriter]:
+        writers = list(self.writers)
+        for side in self.side_writers.values():
+            writers.extend(side)
+        return writers
 
     def walk(self):
         yield self
-        for child in self.children:
+        for child in self.all_children():
             yield from child.walk()
+
+
+def _emit(writer: RecordWriter, values: list, timestamps: list | None) -> None:
+    try:
+        writer.emit(values, timestamps)
+    except BaseException as error:
+        tag_operator(error, writer.name)
+        raise

@@ -35,11 +35,11 @@ class KeyedReduceOperator(StreamOperator):
         open_function(self.key_selector, ctx.runtime_context)
         open_function(self.reduce_function, ctx.runtime_context)
 
-    def process_batch(self, batch: list, input_index: int = 0) -> list:
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         key_of, reduce, accumulators = self._key_of, self._reduce, self._accumulators
         out = []
         append = out.append
-        for value in batch:
+        for value in values:
             key = key_of(value)
             accumulator = accumulators.get(key, _MISSING)
             if accumulator is not _MISSING:
@@ -48,7 +48,7 @@ class KeyedReduceOperator(StreamOperator):
             append(value)
         if isinstance(reduce, FieldAggregation) and reduce.specialized is not None:
             self._reduce = reduce.specialized  # skip one call level from now on
-        return out
+        self.output.collect(out, timestamps)
 
     def close(self) -> None:
         close_function(self.reduce_function)

@@ -1,4 +1,7 @@
-"""Stateless one-input operators: map, flat_map, filter, process, and the sinks."""
+"""Stateless one-input operators: map, flat_map, filter, process, and the sinks.
+
+Outputs keep the timestamp of the record they came from, as Flink's collectors do.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from minicluster._functions import (
     open_function,
     resolve_function,
 )
+from minicluster._output_tag import OutputTag
 from minicluster.operators.base import OperatorContext, StreamOperator
 
 
@@ -37,44 +41,117 @@ class UserFunctionOperator(StreamOperator):
 
 
 class MapOperator(UserFunctionOperator):
-    def process_batch(self, batch: list, input_index: int = 0) -> list:
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
-        return [f(value) for value in batch]
+        self.output.collect([f(value) for value in values], timestamps)
 
 
 class FlatMapOperator(UserFunctionOperator):
     kind = FlatMapFunction
     method = "flat_map"
 
-    def process_batch(self, batch: list, input_index: int = 0) -> list:
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
         out: list = []
         extend = out.extend
-        for value in batch:
+        out_ts: list | None = None if timestamps is None else []
+        for i, value in enumerate(values):
             produced = f(value)
             if produced is None:
                 raise TypeError(
                     f"flat_map function returned None for {value!r}; it must return or "
                     "yield an iterable"
                 )
-            extend(produced)
-        return out
+            if out_ts is None:
+                extend(produced)
+            else:
+                before = len(out)
+                extend(produced)
+                out_ts.extend([timestamps[i]] * (len(out) - before))
+        self.output.collect(out, out_ts)
 
 
 class FilterOperator(UserFunctionOperator):
     kind = FilterFunction
     method = "filter"
 
-    def process_batch(self, batch: list, input_index: int = 0) -> list:
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
-        return [value for value in batch if f(value)]
+        if timestamps is None:
+            self.output.collect([value for value in values if f(value)], None)
+            return
+        keep = [f(value) for value in values]
+        self.output.collect(
+            [v for v, k in zip(values, keep) if k], [t for t, k in zip(timestamps, keep) if k]
+        )
+
+
+class SideOutputBuffer:
+    """Collects what a function sends to side outputs during one batch."""
+
+    __slots__ = ("values", "timestamps")
+
+    def __init__(self) -> None:
+        self.values: dict[str, list] = {}
+        self.timestamps: dict[str, list] = {}
+
+    def add(self, tag: OutputTag, value: object, timestamp: int | None) -> None:
+        if not isinstance(tag, OutputTag):
+            raise TypeError(f"side outputs need an OutputTag, got {tag!r}")
+        tag_id = tag.tag_id
+        values = self.values.get(tag_id)
+        if values is None:
+            values = self.values[tag_id] = []
+            self.timestamps[tag_id] = []
+        values.append(value)
+        self.timestamps[tag_id].append(timestamp)
+
+    def flush(self, output, has_time: bool) -> None:
+        for tag_id, values in self.values.items():
+            output.collect_side(tag_id, values, self.timestamps[tag_id] if has_time else None)
+        self.values.clear()
+        self.timestamps.clear()
+
+
+class Emitter:
+    """Sorts a function's results into the main output and side outputs: PyFlink lets
+    a function ``yield tag, value`` for a side output as well as call
+    ``ctx.output(tag, value)``."""
+
+    __slots__ = ("values", "timestamps", "side")
+
+    def __init__(self) -> None:
+        self.values: list = []
+        self.timestamps: list = []
+        self.side = SideOutputBuffer()
+
+    def emit_all(self, produced, timestamp: int | None) -> None:
+        for out in produced:
+            if type(out) is tuple and len(out) == 2 and isinstance(out[0], OutputTag):
+                self.side.add(out[0], out[1], timestamp)
+            else:
+                self.values.append(out)
+                self.timestamps.append(timestamp)
+
+    def flush(self, output, has_time: bool) -> None:
+        values, timestamps = self.values, self.timestamps
+        self.values, self.timestamps = [], []
+        output.collect(values, timestamps if has_time else None)
+        self.side.flush(output, has_time)
 
 
 class _ProcessContext(ProcessFunction.Context):
-    __slots__ = ()
+    __slots__ = ("_timestamp", "_side")
+
+    def __init__(self, side: SideOutputBuffer) -> None:
+        self._timestamp: int | None = None
+        self._side = side
 
     def timestamp(self) -> int | None:
-        return None
+        return self._timestamp
+
+    def output(self, output_tag: OutputTag, value: object) -> None:
+        self._side.add(output_tag, value, self._timestamp)
 
 
 class ProcessOperator(UserFunctionOperator):
@@ -88,15 +165,19 @@ class ProcessOperator(UserFunctionOperator):
             )
         super().__init__(function)
 
-    def process_batch(self, batch: list, input_index: int = 0) -> list:
-        f, ctx = self._call, _ProcessContext()
-        out: list = []
-        extend = out.extend
-        for value in batch:
+    def open(self, ctx: OperatorContext) -> None:
+        super().open(ctx)
+        self._emitter = Emitter()
+        self._ctx = _ProcessContext(self._emitter.side)
+
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
+        f, ctx, emitter = self._call, self._ctx, self._emitter
+        for i, value in enumerate(values):
+            timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
             produced = f(value, ctx)
             if produced is not None:
-                extend(produced)
-        return out
+                emitter.emit_all(produced, timestamp)
+        emitter.flush(self.output, timestamps is not None)
 
 
 class SinkOperator(UserFunctionOperator):
@@ -106,15 +187,14 @@ class SinkOperator(UserFunctionOperator):
     kind = SinkFunction
     method = "invoke"
 
-    def process_batch(self, batch: list, input_index: int = 0) -> None:
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
         if isinstance(self.function, SinkFunction):
-            for value in batch:
+            for value in values:
                 f(value, None)
         else:
-            for value in batch:
+            for value in values:
                 f(value)
-        return None
 
 
 class PrintOperator(StreamOperator):
@@ -132,10 +212,9 @@ class PrintOperator(StreamOperator):
             prefix = f"{prefix}> "
         self._prefix = prefix
 
-    def process_batch(self, batch: list, input_index: int = 0) -> None:
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         prefix = self._prefix
-        sys.stdout.write("".join([f"{prefix}{value}\n" for value in batch]))
-        return None
+        sys.stdout.write("".join([f"{prefix}{value}\n" for value in values]))
 
 
 class CollectSinkOperator(StreamOperator):
@@ -145,6 +224,5 @@ class CollectSinkOperator(StreamOperator):
     def open(self, ctx: OperatorContext) -> None:
         self._channel = ctx.open_client_channel()
 
-    def process_batch(self, batch: list, input_index: int = 0) -> None:
-        self._channel.send_batch(pickle.dumps(batch, protocol=5))
-        return None
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
+        self._channel.send_batch(pickle.dumps(values, protocol=5))

@@ -36,5 +36,5 @@ class SourceOperator(StreamOperator):
                 return batch
         return None
 
-    def process_batch(self, batch: list, input_index: int = 0) -> list:
-        return batch
+    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
+        self.output.collect(values, timestamps)

@@ -5,30 +5,53 @@
 
 Channels are created when the task is deployed, so data that arrives before the
 supervisor's Start has somewhere to wait; user functions open on Start. A task is
-runnable only while none of its output channels waits for credit (backpressure), and
-finishes once every input has delivered EndOfPartition (or its source is exhausted):
-then it ends the chain's input and sends EndOfPartition downstream, behind any data
-still waiting for credit.
+runnable only while none of its output channels waits for credit (backpressure).
+
+Event time: every input channel remembers the last watermark it delivered. The task's
+watermark is the minimum over the channels that are neither idle nor finished; when
+that minimum advances, the chain's head processes it (windows and timers fire) and
+passes it on. When every remaining channel is idle, the task tells its consumers it
+is idle too. A source ends by emitting the maximum watermark, so all event-time
+timers downstream fire before EndOfPartition closes each channel.
 """
 
 from __future__ import annotations
 
 import pickle
+import time
 from typing import TYPE_CHECKING
 
 from minicluster._functions import RuntimeContext
 from minicluster.network.channels import InputChannel, OutputChannel
 from minicluster.network.codec import DATA
-from minicluster.network.events import END_OF_PARTITION, EndOfPartition
+from minicluster.network.events import (
+    ACTIVE,
+    END_OF_PARTITION,
+    IDLE,
+    MAX_WATERMARK,
+    MIN_WATERMARK,
+    EndOfPartition,
+    Watermark,
+    WatermarkStatus,
+)
 from minicluster.network.record_writer import RecordWriter
-from minicluster.operators.base import OperatorContext, tag_operator
+from minicluster.operators.base import OperatorContext, ProcessingTimeService, tag_operator
 from minicluster.operators.chain import ChainNode
-from minicluster.operators.sources import SourceOperator
 from minicluster.slots.task_api import TaskEnvironment
 
 if TYPE_CHECKING:
     from minicluster.graph.job_graph import JobVertex
     from minicluster.jobmanager.deployment import Deployment
+
+
+class _InputState:
+    """Event-time bookkeeping of one input channel."""
+
+    __slots__ = ("watermark", "idle")
+
+    def __init__(self) -> None:
+        self.watermark = MIN_WATERMARK
+        self.idle = False
 
 
 class StreamTask:
@@ -50,15 +73,20 @@ class StreamTask:
         self._vertex = vertex
         self._env = env
         self._inputs: list[InputChannel] = []
+        self._input_states: dict[int, _InputState] = {}
         self._outputs: list[OutputChannel] = []
-        self._writers_by_node: dict[int, list[RecordWriter]] = {}
+        self._writers: dict[tuple[int, str | None], list[RecordWriter]] = {}
         self._opened_nodes: list[ChainNode] = []
         self._next_input = 0
+        self._watermark = MIN_WATERMARK
+        self._idle = False
+        self.processing_time = ProcessingTimeService(time.time)
         self._create_channels()
 
     def _create_channels(self) -> None:
         deployment, vertex, env = self._deployment, self._vertex, self._env
         plane = env.data_plane
+        vertices = deployment.execution_graph.job_graph.vertices
         for edge in deployment.execution_graph.edges:
             job_edge = edge.job_edge
             if job_edge.target_vertex == vertex.id:
@@ -70,6 +98,7 @@ class StreamTask:
                             env.initial_credit,
                         )
                     )
+                    self._input_states[channel.channel_id] = _InputState()
             if job_edge.source_vertex == vertex.id:
                 outputs = []
                 for channel in edge.producer_channels(self.subtask_index):
@@ -78,17 +107,18 @@ class StreamTask:
                         plane.output_channel(channel.channel_id, consumer_tm, env.initial_credit)
                     )
                 self._outputs.extend(outputs)
-                target = deployment.execution_graph.job_graph.vertices[job_edge.target_vertex]
+                target = vertices[job_edge.target_vertex]
                 partitioner = job_edge.partitioner.copy_for_subtask(
                     len(outputs), self.subtask_index
                 )
                 writer = RecordWriter(
-                    partitioner,
-                    outputs,
-                    f"{partitioner} partitioning to {target.head.name!r}",
+                    partitioner, outputs, f"{partitioner} partitioning to {target.head.name!r}"
                 )
-                self._writers_by_node.setdefault(job_edge.source_node, []).append(writer)
+                key = (job_edge.source_node, job_edge.side_tag)
+                self._writers.setdefault(key, []).append(writer)
         self._unfinished_inputs = len(self._inputs)
+
+    # -- lifecycle -------------------------------------------------------------------
 
     def open(self) -> None:
         vertex, env = self._vertex, self._env
@@ -101,6 +131,8 @@ class StreamTask:
             parallelism=vertex.parallelism,
             max_parallelism=vertex.max_parallelism,
             batch_size=self._deployment.batch_size,
+            config=self._deployment.config,
+            processing_time=self.processing_time,
             open_client_channel=self._open_client_channel,
         )
         nodes: dict[int, ChainNode] = {}
@@ -108,9 +140,17 @@ class StreamTask:
             operator = pickle.loads(self._deployment.operator_payloads[chained.node_id])
             operator.name = chained.name
             node = nodes[chained.node_id] = ChainNode(operator, chained.name)
-            node.writers = self._writers_by_node.get(chained.node_id, [])
+            node.writers = self._writers.get((chained.node_id, None), [])
+            for (node_id, tag), writers in self._writers.items():
+                if node_id == chained.node_id and tag is not None:
+                    node.side_writers[tag] = writers
         for chained in vertex.chain:
-            nodes[chained.node_id].children = [nodes[c] for c in chained.chained_children]
+            parent = nodes[chained.node_id]
+            for child_id, tag in chained.chained_children:
+                if tag is None:
+                    parent.children.append(nodes[child_id])
+                else:
+                    parent.side_children.setdefault(tag, []).append(nodes[child_id])
         self._head = nodes[vertex.head.node_id]
         self._source = self._head.operator if vertex.is_source else None
         for node in self._head.walk():
@@ -128,6 +168,21 @@ class StreamTask:
         self._outputs.append(channel)  # so that a slow client reader blocks this task
         return channel
 
+    def close(self) -> None:
+        """Close the operators that were opened, innermost error first."""
+        error = None
+        for node in reversed(self._opened_nodes):
+            try:
+                node.operator.close()
+            except BaseException as exc:
+                tag_operator(exc, node.name)
+                error = error or exc
+        self._opened_nodes.clear()
+        if error is not None:
+            raise error
+
+    # -- scheduling ------------------------------------------------------------------
+
     def is_runnable(self) -> bool:
         if not self._opened or self.finished:
             return False
@@ -141,14 +196,26 @@ class StreamTask:
                 return True
         return False
 
+    def next_timer_deadline(self) -> int | None:
+        """When (epoch ms) a processing-time timer is due, if any."""
+        if not self._opened or self.finished:
+            return None
+        return self.processing_time.next_deadline()
+
+    def fire_processing_timers(self) -> bool:
+        if not self._opened or self.finished:
+            return False
+        return self.processing_time.fire_due()
+
     def step(self) -> None:
         source = self._source
         if source is not None:
             batch = source.next_batch()
             if batch is None:
+                self._head.process_watermark(MAX_WATERMARK)
                 self._finish()
             else:
-                self._head.push(batch)
+                self._head.push(batch, None)
             return
         inputs = self._inputs
         count = len(inputs)
@@ -161,29 +228,50 @@ class StreamTask:
             return
         kind, payload = channel.take()
         if kind == DATA:
-            self._head.push(payload, channel.input_index)
+            values, timestamps = payload
+            self._head.push(values, timestamps, channel.input_index)
+        elif isinstance(payload, Watermark):
+            state = self._input_states[channel.channel_id]
+            if payload.timestamp > state.watermark:
+                state.watermark = payload.timestamp
+                self._advance_watermark()
+        elif isinstance(payload, WatermarkStatus):
+            self._input_states[channel.channel_id].idle = payload.idle
+            self._advance_watermark()
         elif isinstance(payload, EndOfPartition):
             channel.finished = True
             self._unfinished_inputs -= 1
             if self._unfinished_inputs == 0:
                 self._finish()
+            else:
+                self._advance_watermark()
+
+    def _advance_watermark(self) -> None:
+        """Recompute the min over active channels; process it if it moved forward."""
+        active = [
+            self._input_states[c.channel_id]
+            for c in self._inputs
+            if not c.finished and not self._input_states[c.channel_id].idle
+        ]
+        if not active:
+            if not self._idle and any(not c.finished for c in self._inputs):
+                self._idle = True
+                self._broadcast(IDLE)
+            return
+        if self._idle:
+            self._idle = False
+            self._broadcast(ACTIVE)
+        watermark = min(state.watermark for state in active)
+        if watermark > self._watermark:
+            self._watermark = watermark
+            self._head.process_watermark(watermark)
+
+    def _broadcast(self, event: object) -> None:
+        for writers in self._writers.values():
+            for writer in writers:
+                writer.broadcast_event(event)
 
     def _finish(self) -> None:
         self._head.end_input()
-        for writers in self._writers_by_node.values():
-            for writer in writers:
-                writer.broadcast_event(END_OF_PARTITION)
+        self._broadcast(END_OF_PARTITION)
         self.finished = True
-
-    def close(self) -> None:
-        """Close the operators that were opened, innermost error first."""
-        error = None
-        for node in reversed(self._opened_nodes):
-            try:
-                node.operator.close()
-            except BaseException as exc:
-                tag_operator(exc, node.name)
-                error = error or exc
-        self._opened_nodes.clear()
-        if error is not None:
-            raise error

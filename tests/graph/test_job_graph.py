@@ -22,6 +22,13 @@ from minicluster.graph.job_graph import (
 from minicluster.state import subtask_for_key
 
 
+
+def _pairs(partitioner, batch):
+    """``route()`` of a batch without timestamps, as ``(channel, records)`` pairs."""
+    routed = partitioner.route(batch)
+    assert all(timestamps is None for _, _, timestamps in routed)
+    return [(channel, records) for channel, records, _ in routed]
+
 def _env(parallelism=2):
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
@@ -74,8 +81,8 @@ def test_source_map_filter_at_equal_parallelism_fuse_into_one_vertex():
     assert vertex.is_source
     assert vertex.slot_sharing_group == DEFAULT_SLOT_SHARING_GROUP == "default"
     assert vertex.chain == (
-        ChainedNode(1, "Source: seq", (2,)),
-        ChainedNode(2, "Map", (3,)),
+        ChainedNode(1, "Source: seq", ((2, None),)),
+        ChainedNode(2, "Map", ((3, None),)),
         ChainedNode(3, "Filter", ()),
     )
     assert vertex.head.node_id == 1
@@ -229,7 +236,7 @@ def test_fan_out_chains_both_branches_into_a_tree():
     assert _names(job_graph) == ["Source: seq -> Map -> Map"]
     (vertex,) = job_graph.vertices.values()
     assert vertex.chain == (
-        ChainedNode(1, "Source: seq", (2, 3)),
+        ChainedNode(1, "Source: seq", ((2, None), (3, None))),
         ChainedNode(2, "Map", ()),
         ChainedNode(3, "Map", ()),
     )
@@ -359,7 +366,7 @@ def test_hash_edge_uses_the_keyed_operators_max_parallelism(env_max, operator_ma
     assert target.max_parallelism == expected
     assert edge.partitioner.max_parallelism == expected
     partitioner = edge.partitioner.copy_for_subtask(4, 0)
-    routed = dict(partitioner.route(list(range(200))))
+    routed = dict(_pairs(partitioner, list(range(200))))
     for channel, records in routed.items():
         assert all(subtask_for_key(r, 4, expected) == channel for r in records)
 

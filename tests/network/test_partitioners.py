@@ -25,6 +25,13 @@ from minicluster.network.partitioners import (
 from minicluster.state import UnsupportedKeyError, subtask_for_key
 
 
+
+def _pairs(partitioner, batch):
+    """``route()`` of a batch without timestamps, as ``(channel, records)`` pairs."""
+    routed = partitioner.route(batch)
+    assert all(timestamps is None for _, _, timestamps in routed)
+    return [(channel, records) for channel, records, _ in routed]
+
 def _channels(routed):
     """``{channel: records}`` from a route() result, checking no channel repeats."""
     as_dict = dict(routed)
@@ -94,8 +101,8 @@ def test_copy_for_subtask_leaves_the_specification_untouched():
     assert spec.num_channels == 0
     assert (first.num_channels, first.subtask_index) == (4, 1)
     assert (second.num_channels, second.subtask_index) == (4, 3)
-    first.route([1, 2, 3])
-    assert _round_robin_order(second.route([1, 2]), [1, 2]) == [3, 0]  # own state
+    _pairs(first, [1, 2, 3])
+    assert _round_robin_order(_pairs(second, [1, 2]), [1, 2]) == [3, 0]  # own state
 
 
 @pytest.mark.parametrize("cls", [ForwardPartitioner, RebalancePartitioner, GlobalPartitioner])
@@ -117,8 +124,8 @@ def test_forward_and_global_send_the_whole_batch_to_channel_0(cls):
     batch = list(range(10))
     partitioner = cls().copy_for_subtask(1 if cls is ForwardPartitioner else 4, 3)
 
-    assert partitioner.route(batch) == [(0, batch)]
-    assert partitioner.route(["x"]) == [(0, ["x"])]
+    assert _pairs(partitioner, batch) == [(0, batch)]
+    assert _pairs(partitioner, ["x"]) == [(0, ["x"])]
     assert partitioner.select_channel("anything") == 0
 
 
@@ -126,7 +133,7 @@ def test_global_sends_everything_to_channel_0_of_many():
     partitioner = GlobalPartitioner().copy_for_subtask(5, 2)
 
     for batch in ([1], list(range(7)), list(range(100))):
-        assert partitioner.route(batch) == [(0, batch)]
+        assert _pairs(partitioner, batch) == [(0, batch)]
 
 
 # -- REBALANCE ------------------------------------------------------------------------
@@ -152,7 +159,7 @@ def test_rebalance_round_robins_from_the_subtask_index_across_batches(
     for size in sizes:
         batch = list(range(start, start + size))
         start += size
-        actual.append(_round_robin_order(partitioner.route(batch), batch))
+        actual.append(_round_robin_order(_pairs(partitioner, batch), batch))
 
     assert actual == expected
 
@@ -165,13 +172,13 @@ def test_rebalance_route_agrees_with_repeated_select_channel():
         batch = list(range(start, start + size))
         start += size
         expected = [by_select.select_channel(r) for r in batch]
-        assert _round_robin_order(by_route.route(batch), batch) == expected
+        assert _round_robin_order(_pairs(by_route, batch), batch) == expected
 
 
 def test_rebalance_keeps_record_order_within_a_channel():
     partitioner = RebalancePartitioner().copy_for_subtask(3, 0)
 
-    assert _channels(partitioner.route(list(range(8)))) == {
+    assert _channels(_pairs(partitioner, list(range(8)))) == {
         0: [0, 3, 6],
         1: [1, 4, 7],
         2: [2, 5],
@@ -181,9 +188,9 @@ def test_rebalance_keeps_record_order_within_a_channel():
 def test_rebalance_skips_nothing_and_empty_batch_routes_nowhere():
     partitioner = RebalancePartitioner().copy_for_subtask(4, 1)
 
-    assert partitioner.route([]) == []
-    assert _round_robin_order(partitioner.route(["a", "b"]), ["a", "b"]) == [1, 2]
-    assert _channels(partitioner.route(["c"])) == {3: ["c"]}
+    assert _pairs(partitioner, []) == []
+    assert _round_robin_order(_pairs(partitioner, ["a", "b"]), ["a", "b"]) == [1, 2]
+    assert _channels(_pairs(partitioner, ["c"])) == {3: ["c"]}
 
 
 # -- RESCALE --------------------------------------------------------------------------
@@ -196,7 +203,7 @@ def test_rescale_round_robins_within_its_channels_from_0_across_batches():
     for size in [3, 1, 4]:
         batch = list(range(start, start + size))
         start += size
-        orders.append(_round_robin_order(partitioner.route(batch), batch))
+        orders.append(_round_robin_order(_pairs(partitioner, batch), batch))
 
     assert orders == [[0, 1, 0], [1], [0, 1, 0, 1]]
 
@@ -204,7 +211,7 @@ def test_rescale_round_robins_within_its_channels_from_0_across_batches():
 def test_rescale_starts_at_0_whatever_the_subtask_index():
     for subtask in range(4):
         partitioner = RescalePartitioner().copy_for_subtask(3, subtask)
-        assert _round_robin_order(partitioner.route([10, 11, 12, 13]), [10, 11, 12, 13]) == [
+        assert _round_robin_order(_pairs(partitioner, [10, 11, 12, 13]), [10, 11, 12, 13]) == [
             0, 1, 2, 0,
         ]
 
@@ -216,7 +223,7 @@ def test_shuffle_sends_every_record_exactly_once_and_uses_all_channels():
     partitioner = ShufflePartitioner().copy_for_subtask(4, 0)
     batch = list(range(2000))
 
-    routed = partitioner.route(batch)
+    routed = _pairs(partitioner, batch)
     where = _channel_per_record(routed)
 
     assert sum(len(records) for _, records in routed) == 2000
@@ -241,7 +248,7 @@ def test_broadcast_sends_the_whole_batch_to_every_channel():
     partitioner = BroadcastPartitioner().copy_for_subtask(3, 1)
     batch = ["a", "b", "c", "d"]
 
-    assert partitioner.route(batch) == [(0, batch), (1, batch), (2, batch)]
+    assert _pairs(partitioner, batch) == [(0, batch), (1, batch), (2, batch)]
 
 
 def test_broadcast_has_no_single_channel():
@@ -261,7 +268,7 @@ def test_hash_sends_each_record_to_the_owner_of_its_key_group(num_channels, max_
     partitioner = KeyGroupStreamPartitioner(_first, max_p).copy_for_subtask(num_channels, 0)
     batch = [(f"k{i % 97}", i) for i in range(500)]
 
-    routed = partitioner.route(batch)
+    routed = _pairs(partitioner, batch)
 
     assert sorted(r for _, records in routed for r in records) == sorted(batch)
     for channel, records in routed:
@@ -275,7 +282,7 @@ def test_hash_sends_each_record_to_the_owner_of_its_key_group(num_channels, max_
 def test_hash_routes_equal_keys_of_different_types_together():
     partitioner = KeyGroupStreamPartitioner(_first).copy_for_subtask(4, 0)
 
-    routed = partitioner.route([(1, "int"), (1.0, "float"), (True, "bool")])
+    routed = _pairs(partitioner, [(1, "int"), (1.0, "float"), (True, "bool")])
 
     assert len(routed) == 1
     assert [r[1] for r in routed[0][1]] == ["int", "float", "bool"]
@@ -288,7 +295,7 @@ def test_hash_is_stable_across_calls_and_producer_subtasks():
     for subtask in range(3):
         partitioner = KeyGroupStreamPartitioner(_first).copy_for_subtask(5, subtask)
         for _ in range(3):  # cold cache, then warm
-            assert _channel_per_record(partitioner.route(batch)) == expected
+            assert _channel_per_record(_pairs(partitioner, batch)) == expected
 
 
 def test_hash_stays_correct_past_the_key_cache_limit():
@@ -298,11 +305,11 @@ def test_hash_stays_correct_past_the_key_cache_limit():
 
     for chunk in range(0, n, 10_000):
         batch = [(k, None) for k in keys[chunk:chunk + 10_000]]
-        routed = partitioner.route(batch)
+        routed = _pairs(partitioner, batch)
         for channel, records in routed:
             assert all(subtask_for_key(r[0], 6, 128) == channel for r in records)
     # The earliest keys, evicted from the cache by now, route as before.
-    again = partitioner.route([(k, None) for k in keys[:2000]])
+    again = _pairs(partitioner, [(k, None) for k in keys[:2000]])
     for channel, records in again:
         assert all(subtask_for_key(r[0], 6, 128) == channel for r in records)
 
@@ -311,9 +318,9 @@ def test_hash_raises_for_a_list_key():
     partitioner = KeyGroupStreamPartitioner(_first).copy_for_subtask(3, 0)
 
     with pytest.raises(UnsupportedKeyError, match="of type list is unhashable"):
-        partitioner.route([(["a"], 1)])
+        _pairs(partitioner, [(["a"], 1)])
     with pytest.raises(UnsupportedKeyError, match="of type list is unhashable"):
-        partitioner.route([(("a", ["b"]), 1)])
+        _pairs(partitioner, [(("a", ["b"]), 1)])
 
 
 def test_hash_result_does_not_depend_on_keys_seen_before():
@@ -321,11 +328,11 @@ def test_hash_result_does_not_depend_on_keys_seen_before():
     routes like the equal int, whether or not the int was routed (and cached) first."""
     fresh = KeyGroupStreamPartitioner(_first).copy_for_subtask(4, 0)
     expected = subtask_for_key(1, 4, 128)
-    assert fresh.route([(Decimal(1), "decimal")]) == [(expected, [(Decimal(1), "decimal")])]
+    assert _pairs(fresh, [(Decimal(1), "decimal")]) == [(expected, [(Decimal(1), "decimal")])]
 
     warm = KeyGroupStreamPartitioner(_first).copy_for_subtask(4, 0)
-    warm.route([(1, "int")])
-    assert warm.route([(Decimal(1), "decimal")]) == [(expected, [(Decimal(1), "decimal")])]
+    _pairs(warm, [(1, "int")])
+    assert _pairs(warm, [(Decimal(1), "decimal")]) == [(expected, [(Decimal(1), "decimal")])]
 
 
 @pytest.mark.parametrize(("num_channels", "max_p"), [(129, 128), (11, 10)])
@@ -340,7 +347,7 @@ def test_hash_with_more_channels_than_key_groups_raises_at_setup(num_channels, m
 def test_hash_with_as_many_channels_as_key_groups_gives_one_group_per_channel():
     partitioner = KeyGroupStreamPartitioner(lambda r: r, 8).copy_for_subtask(8, 0)
 
-    routed = partitioner.route(list(range(1000)))
+    routed = _pairs(partitioner, list(range(1000)))
 
     assert sorted(ch for ch, _ in routed) == list(range(8))
 
@@ -358,7 +365,7 @@ def test_custom_obeys_the_partition_function():
     partitioner = CustomPartitionerWrapper(partition, lambda r: r[0]).copy_for_subtask(3, 1)
     batch = [(i, str(i)) for i in range(7)]
 
-    assert _channels(partitioner.route(batch)) == {
+    assert _channels(_pairs(partitioner, batch)) == {
         0: [(0, "0"), (3, "3"), (6, "6")],
         1: [(1, "1"), (4, "4")],
         2: [(2, "2"), (5, "5")],
@@ -374,7 +381,7 @@ def test_custom_out_of_range_channel_raises_naming_the_value(bad):
         ValueError,
         match=rf"custom partitioner returned {bad} for key 'x'; it must return an int in \[0, 3\)",
     ):
-        partitioner.route(["x", "y"])
+        _pairs(partitioner, ["x", "y"])
 
 
 @pytest.mark.parametrize(("bad", "shown"), [(1.0, r"1\.0"), ("1", "'1'"), (None, "None"), (True, "True")])
@@ -382,14 +389,14 @@ def test_custom_non_int_channel_raises_naming_the_value(bad, shown):
     partitioner = CustomPartitionerWrapper(lambda k, n: bad, lambda r: r).copy_for_subtask(3, 0)
 
     with pytest.raises(ValueError, match=rf"custom partitioner returned {shown} for key 'x'"):
-        partitioner.route(["x"])
+        _pairs(partitioner, ["x"])
 
 
 def test_custom_with_one_channel_still_checks_the_function():
     partitioner = CustomPartitionerWrapper(lambda k, n: 1, lambda r: r).copy_for_subtask(1, 0)
 
     with pytest.raises(ValueError, match=r"custom partitioner returned 1 for key 'x'"):
-        partitioner.route(["x"])
+        _pairs(partitioner, ["x"])
 
 
 # -- pointwise_targets ----------------------------------------------------------------
@@ -429,3 +436,22 @@ def test_pointwise_connects_every_consumer_in_contiguous_balanced_groups(produce
         assert all(len(g) == 1 for g in targets)
         sizes = [len(g) for g in producers_of.values()]
     assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize(
+    "partitioner",
+    [
+        RebalancePartitioner(),
+        ShufflePartitioner(),
+        BroadcastPartitioner(),
+        KeyGroupStreamPartitioner(lambda r: r % 5),
+        CustomPartitionerWrapper(lambda k, n: k % n, lambda r: r),
+    ],
+    ids=str,
+)
+def test_timestamps_travel_with_their_records(partitioner):
+    """Event timestamps are a parallel list; every partitioner keeps each one next to
+    its record."""
+    routed = partitioner.copy_for_subtask(3, 0).route(list(range(30)), [v * 10 for v in range(30)])
+    for _, records, timestamps in routed:
+        assert timestamps == [r * 10 for r in records]

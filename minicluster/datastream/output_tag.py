@@ -1,0 +1,5 @@
+"""``OutputTag`` (PyFlink's ``pyflink.datastream.output_tag``)."""
+
+from minicluster._output_tag import OutputTag
+
+__all__ = ["OutputTag"]
