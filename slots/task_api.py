@@ -45,6 +45,14 @@ class Invokable(Protocol):
         """Process one batch; never blocks."""
         ...
 
+    def next_timer_deadline(self) -> int | None:
+        """Epoch milliseconds of the next processing-time timer, or None."""
+        ...
+
+    def fire_processing_timers(self) -> bool:
+        """Fire the processing-time timers that are due; True if any fired."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -26,6 +26,7 @@ import pickle
 import shutil
 import signal
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 
@@ -149,39 +150,57 @@ class TaskManager:
                 self.data_plane.drain()
                 self._handle_control()
                 continue
-            events = dict(poll(None))
+            events = dict(poll(self._poll_timeout_ms()))
             if inbox in events:
                 self.data_plane.drain()
             if control in events:
                 self._handle_control()
 
+    def _poll_timeout_ms(self) -> int | None:
+        """Block until a message arrives or the next processing-time timer is due."""
+        deadlines = [d for d in (t.next_timer_deadline() for t in self.tasks) if d is not None]
+        if not deadlines:
+            return None
+        return max(0, min(deadlines) - int(time.time() * 1000))
+
     def _run_tasks(self) -> bool:
-        global _stepping
+        """Give every task that can move one step, and fire due processing-time timers."""
         worked = False
         for task in list(self.tasks):
+            if task.next_timer_deadline() is not None:
+                if not self._guarded(task, task.fire_processing_timers):
+                    return True
             if not task.is_runnable():
                 continue
             worked = True
-            try:
-                _stepping = True
-                try:
-                    task.step()
-                    if task.finished:
-                        task.close()
-                finally:
-                    _stepping = False
-            except TaskInterrupted:  # the Cancel that caused it waits on the control socket
-                self._drop_tasks()
-                return True
-            except TaskManagerTerminated:
-                raise
-            except BaseException as error:  # user code raised, even SystemExit: fail the job
-                self._fail(task, error)
+            if not self._guarded(task, task.step):
                 return True
             if task.finished:
                 self.tasks.remove(task)
                 self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index))
         return worked
+
+    def _guarded(self, task: Invokable, action) -> bool:
+        """Run ``action`` of ``task``; on an interrupt or a failure, drop the job's
+        tasks (reporting the failure) and return False."""
+        global _stepping
+        try:
+            _stepping = True
+            try:
+                action()
+                if task.finished:
+                    task.close()
+            finally:
+                _stepping = False
+        except TaskInterrupted:  # the Cancel that caused it waits on the control socket
+            self._drop_tasks()
+            return False
+        except TaskManagerTerminated:
+            raise
+        except BaseException as error:  # user code raised, even SystemExit: fail the job
+            self._fail(task, error)
+            return False
+        return True
 
     def _fail(self, task: Invokable, error: BaseException) -> None:
         operator = getattr(error, "_minicluster_operator", None) or task.current_operator

@@ -9,8 +9,8 @@ Key classes:
     - :class:`Configuration`, :class:`ConfigOption`: string settings, parsed on
       read, and the typed options the engine declares.
     - :class:`Duration`, :class:`Time`: immutable spans of time.
-    - :class:`WatermarkStrategy`: how a source assigns event time (so far only
-      ``no_watermarks()``).
+    - :class:`WatermarkStrategy`, :class:`TimestampAssigner`,
+      :class:`WatermarkGenerator`: where event time comes from and how it advances.
     - :class:`JobExecutionResult`: what ``execute()`` returns.
 """
 
@@ -18,7 +18,13 @@ from minicluster.common.configuration import ConfigOption, Configuration
 from minicluster.common.row import Row, RowKind
 from minicluster.common.time import Duration, Time
 from minicluster.common.typeinfo import Types, TypeInformation
-from minicluster.common.watermark_strategy import WatermarkStrategy
+from minicluster.common.watermark_strategy import (
+    TimestampAssigner,
+    Watermark,
+    WatermarkGenerator,
+    WatermarkOutput,
+    WatermarkStrategy,
+)
 from minicluster.common.job_execution_result import JobExecutionResult
 
 __all__ = [
@@ -30,6 +36,10 @@ __all__ = [
     "RowKind",
     "Time",
     "TypeInformation",
+    "TimestampAssigner",
     "Types",
+    "Watermark",
+    "WatermarkGenerator",
+    "WatermarkOutput",
     "WatermarkStrategy",
 ]

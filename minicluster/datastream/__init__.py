@@ -6,6 +6,7 @@ Key classes:
     - Function classes: ``MapFunction``, ``FlatMapFunction``, ``FilterFunction``,
       ``ReduceFunction``, ``KeySelector``, ``ProcessFunction``, ``SinkFunction``,
       ``Partitioner``, ``RuntimeContext``.
+    - ``OutputTag``: names a side output.
 """
 
 from minicluster.datastream.data_stream import (
@@ -27,6 +28,7 @@ from minicluster.datastream.functions import (
     RuntimeContext,
     SinkFunction,
 )
+from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "KeyedStream",
     "MapFunction",
     "NullByteKeySelector",
+    "OutputTag",
     "Partitioner",
     "ProcessFunction",
     "ReduceFunction",

@@ -34,6 +34,7 @@ from minicluster.network.partitioners import (
 )
 from minicluster.operators.aggregations import FieldAggregation
 from minicluster.operators.keyed import KeyedReduceOperator
+from minicluster.operators.timestamps import TimestampsAndWatermarksOperator
 from minicluster.operators.simple import (
     CollectSinkOperator,
     FilterOperator,
@@ -153,6 +154,12 @@ class DataStream(_OperatorSettings):
 
     def process(self, func: Any, output_type: Any = None) -> DataStream:
         return self._apply("Process", ProcessOperator(func))
+
+    def assign_timestamps_and_watermarks(self, watermark_strategy: Any) -> DataStream:
+        """Give records event timestamps and generate watermarks (a WatermarkStrategy)."""
+        return self._apply(
+            "Timestamps/Watermarks", TimestampsAndWatermarksOperator(watermark_strategy)
+        )
 
     def union(self, *streams: DataStream) -> DataStream:
         inputs = list(self._inputs)

@@ -5,7 +5,8 @@ Configuration comes, later entries winning, from: the defaults of the process (s
 ``get_execution_environment``, and the environment's setters. Keys use Flink's names:
 ``parallelism.default``, ``pipeline.max-parallelism``, ``taskmanager.count``,
 ``taskmanager.numberOfTaskSlots``, ``taskmanager.network.memory.buffers-per-channel``,
-and ours, ``minicluster.batch-size`` (records per source batch, default 4096).
+``pipeline.auto-watermark-interval`` (ms, default 200; 0: after every batch), and
+ours, ``minicluster.batch-size`` (records per source batch, default 4096).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from minicluster.datastream._builtin_sources import CollectionSource, TextFileSo
 from minicluster.graph.job_graph import compile_job_graph
 from minicluster.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
 from minicluster.common.job_execution_result import JobExecutionResult
+from minicluster.common.watermark_strategy import WatermarkStrategy
 from minicluster.jobmanager.client import submit
 from minicluster.operators.sources import SourceOperator
 from minicluster.state.key_groups import DEFAULT_MAX_PARALLELISM
@@ -153,11 +155,21 @@ class StreamExecutionEnvironment:
         source_name: str,
         type_info: Any = None,
     ) -> "DataStream":
-        """A stream from a ``Source`` (e.g. ``NumberSequenceSource``)."""
-        from minicluster.datastream.watermarks import check_supported_strategy
-
-        check_supported_strategy(watermark_strategy)
-        return self._add_source(source, source_name)
+        """A stream from a ``Source`` (e.g. ``NumberSequenceSource``); the strategy's
+        timestamps and watermarks are applied right behind the source (chained)."""
+        stream = self._add_source(source, source_name)
+        if watermark_strategy is None:
+            return stream
+        if not isinstance(watermark_strategy, WatermarkStrategy):
+            raise TypeError(
+                f"from_source() takes a WatermarkStrategy, got {type(watermark_strategy).__name__}"
+            )
+        if (
+            not watermark_strategy.generates_watermarks
+            and watermark_strategy.create_timestamp_assigner() is None
+        ):
+            return stream
+        return stream.assign_timestamps_and_watermarks(watermark_strategy)
 
     def read_text_file(self, file_path: str, charset_name: str = "UTF-8") -> "DataStream":
         """The lines of a text file, read in parallel by byte ranges."""

@@ -27,6 +27,8 @@ class Output(Protocol):
 
     def emit_watermark(self, watermark: int) -> None: ...
 
+    def emit_watermark_status(self, idle: bool) -> None: ...
+
 
 class ProcessingTimeService:
     """Processing-time callbacks of one task, fired by the TaskManager loop.

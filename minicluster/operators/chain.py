@@ -8,7 +8,7 @@ chained successors and the network writers. Nothing is done per record here.
 
 from __future__ import annotations
 
-from minicluster.network.events import Watermark
+from minicluster.network.events import ACTIVE, IDLE, Watermark
 from minicluster.network.record_writer import RecordWriter
 from minicluster.operators.base import StreamOperator, tag_operator
 
@@ -74,6 +74,14 @@ class ChainNode:
         event = Watermark(watermark)
         for writer in self.all_writers():
             writer.broadcast_event(event)
+
+    def emit_watermark_status(self, idle: bool) -> None:
+        """Idleness passes through operators untouched, to every writer downstream."""
+        event = IDLE if idle else ACTIVE
+        for writer in self.all_writers():
+            writer.broadcast_event(event)
+        for child in self.all_children():
+            child.emit_watermark_status(idle)
 
     # -- structure -----------------------------------------------------------------------
 
