@@ -9,6 +9,8 @@ once per parallel subtask, as Flink does.
 from __future__ import annotations
 
 import abc
+import copy
+import enum
 from typing import Any, Callable, Iterable
 
 
@@ -51,6 +53,46 @@ class RuntimeContext:
 
     def get_job_parameter(self, key: str, default_value: str) -> str:
         return self._job_parameters.get(key, default_value)
+
+    # -- keyed state (only on a KeyedStream) ------------------------------------------
+
+    _keyed_state: Any = None
+
+    def with_keyed_state(self, backend: Any) -> "RuntimeContext":
+        """A copy of this context whose state getters use ``backend`` (one per keyed
+        operator, so two keyed operators in a chain keep their state apart)."""
+        bound = copy.copy(self)
+        bound._keyed_state = backend
+        return bound
+
+    def _state(self, descriptor: Any, kind: str) -> Any:
+        if self._keyed_state is None:
+            raise RuntimeError(
+                f"keyed state ({getattr(descriptor, 'name', descriptor)!r}) can only be used "
+                "on a keyed stream, i.e. in a function applied after key_by()"
+            )
+        if getattr(descriptor, "kind", None) != kind:
+            raise TypeError(
+                f"get_{kind}_state() needs a {kind.capitalize()}StateDescriptor, got {descriptor!r}"
+                if kind != "value"
+                else f"get_state() needs a ValueStateDescriptor, got {descriptor!r}"
+            )
+        return self._keyed_state.get_state(descriptor)
+
+    def get_state(self, state_descriptor: Any) -> Any:
+        return self._state(state_descriptor, "value")
+
+    def get_list_state(self, state_descriptor: Any) -> Any:
+        return self._state(state_descriptor, "list")
+
+    def get_map_state(self, state_descriptor: Any) -> Any:
+        return self._state(state_descriptor, "map")
+
+    def get_reducing_state(self, state_descriptor: Any) -> Any:
+        return self._state(state_descriptor, "reducing")
+
+    def get_aggregating_state(self, state_descriptor: Any) -> Any:
+        return self._state(state_descriptor, "aggregating")
 
 
 class Function(abc.ABC):  # noqa: B024 - PyFlink's base has no abstract method either
@@ -122,6 +164,62 @@ class ProcessFunction(Function):
     def process_element(self, value: Any, ctx: "ProcessFunction.Context") -> Iterable[Any] | None: ...
 
 
+class TimeDomain(enum.Enum):
+    """Which clock fired a timer."""
+
+    EVENT_TIME = 0
+    PROCESSING_TIME = 1
+
+
+class TimerService(abc.ABC):
+    """Time and timers of the current key (``ctx.timer_service()``)."""
+
+    @abc.abstractmethod
+    def current_processing_time(self) -> int: ...
+
+    @abc.abstractmethod
+    def current_watermark(self) -> int: ...
+
+    @abc.abstractmethod
+    def register_processing_time_timer(self, timestamp: int) -> None: ...
+
+    @abc.abstractmethod
+    def register_event_time_timer(self, timestamp: int) -> None: ...
+
+    @abc.abstractmethod
+    def delete_processing_time_timer(self, timestamp: int) -> None: ...
+
+    @abc.abstractmethod
+    def delete_event_time_timer(self, timestamp: int) -> None: ...
+
+
+class KeyedProcessFunction(Function):
+    """Per-record processing on a KeyedStream, with keyed state and timers."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any: ...
+
+        @abc.abstractmethod
+        def output(self, output_tag: Any, value: Any) -> None: ...
+
+    class OnTimerContext(Context):
+        @abc.abstractmethod
+        def time_domain(self) -> TimeDomain: ...
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "KeyedProcessFunction.Context") -> Iterable[Any] | None: ...
+
+    def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext") -> Iterable[Any] | None:
+        pass
+
+
 def resolve_function(function: object, kind: type[Function], method: str) -> Callable:
     """The per-record callable for ``function``: its ``method`` if it is a ``kind``,
     else the callable itself.
@@ -151,11 +249,169 @@ def close_function(function: object) -> None:
         function.close()
 
 
+# -- two-input functions (``connect``) -----------------------------------------------
+
+
+class CoMapFunction(Function):
+    """A map over two connected streams: ``map1`` for the first input's records,
+    ``map2`` for the second's. One instance serves both inputs, so the two can share
+    state. As in PyFlink, a result of None is dropped."""
+
+    @abc.abstractmethod
+    def map1(self, value: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def map2(self, value: Any) -> Any: ...
+
+
+class CoFlatMapFunction(Function):
+    """A flat-map over two connected streams: ``flat_map1``/``flat_map2`` return or
+    yield zero or more records each (None counts as none, as in PyFlink)."""
+
+    @abc.abstractmethod
+    def flat_map1(self, value: Any) -> Iterable[Any] | None: ...
+
+    @abc.abstractmethod
+    def flat_map2(self, value: Any) -> Iterable[Any] | None: ...
+
+
+class CoProcessFunction(Function):
+    """Low-level processing of two connected streams; ``process_element1``/``2`` yield
+    outputs (``yield tag, value`` for a side output). Timers need keyed streams."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService:
+            """Current processing time and watermark (timers need keyed streams)."""
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None:
+            """The record's event timestamp, or None when it has none."""
+
+    @abc.abstractmethod
+    def process_element1(self, value: Any, ctx: "CoProcessFunction.Context") -> Iterable[Any] | None: ...
+
+    @abc.abstractmethod
+    def process_element2(self, value: Any, ctx: "CoProcessFunction.Context") -> Iterable[Any] | None: ...
+
+
+class KeyedCoProcessFunction(Function):
+    """``CoProcessFunction`` on two keyed streams (``connect(...).key_by(k1, k2)``),
+    with keyed state and timers for the current key."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def get_current_key(self) -> Any: ...
+
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
+    class OnTimerContext(Context):
+        @abc.abstractmethod
+        def time_domain(self) -> TimeDomain: ...
+
+    @abc.abstractmethod
+    def process_element1(self, value: Any, ctx: "KeyedCoProcessFunction.Context") -> Iterable[Any] | None: ...
+
+    @abc.abstractmethod
+    def process_element2(self, value: Any, ctx: "KeyedCoProcessFunction.Context") -> Iterable[Any] | None: ...
+
+    def on_timer(self, timestamp: int, ctx: "KeyedCoProcessFunction.OnTimerContext") -> Iterable[Any] | None:
+        pass
+
+
+class BaseBroadcastProcessFunction(Function):
+    """What both broadcast process functions share: their contexts.
+
+    The broadcast side (``process_broadcast_element``) gets a ``Context`` whose
+    ``get_broadcast_state(descriptor)`` is writable; the other side
+    (``process_element``) gets a ``ReadOnlyContext`` whose state only reads. Every
+    parallel instance receives every broadcast record, so instances that update their
+    state only from broadcast records keep the same state.
+    """
+
+    class BaseContext(abc.ABC):
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
+        @abc.abstractmethod
+        def current_processing_time(self) -> int: ...
+
+        @abc.abstractmethod
+        def current_watermark(self) -> int: ...
+
+    class Context(BaseContext):
+        @abc.abstractmethod
+        def get_broadcast_state(self, state_descriptor: Any) -> Any:
+            """The writable ``BroadcastState`` named by a ``MapStateDescriptor``."""
+
+    class ReadOnlyContext(BaseContext):
+        @abc.abstractmethod
+        def get_broadcast_state(self, state_descriptor: Any) -> Any:
+            """A ``ReadOnlyBroadcastState`` view of the state the descriptor names."""
+
+
+class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """Connects a non-keyed stream with a ``BroadcastStream``
+    (``ds.connect(rules.broadcast(descriptor)).process(f)``)."""
+
+    class Context(BaseBroadcastProcessFunction.Context, abc.ABC):
+        pass
+
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext, abc.ABC):
+        pass
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "BroadcastProcessFunction.ReadOnlyContext") -> Iterable[Any] | None: ...
+
+    @abc.abstractmethod
+    def process_broadcast_element(self, value: Any, ctx: "BroadcastProcessFunction.Context") -> Iterable[Any] | None: ...
+
+
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """Connects a ``KeyedStream`` with a ``BroadcastStream``; ``process_element`` sees
+    the record's key (``ctx.get_current_key()``)."""
+
+    class Context(BaseBroadcastProcessFunction.Context, abc.ABC):
+        pass
+
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext, abc.ABC):
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any: ...
+
+    class OnTimerContext(ReadOnlyContext, abc.ABC):
+        @abc.abstractmethod
+        def time_domain(self) -> TimeDomain: ...
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: "KeyedBroadcastProcessFunction.ReadOnlyContext") -> Iterable[Any] | None: ...
+
+    @abc.abstractmethod
+    def process_broadcast_element(self, value: Any, ctx: "KeyedBroadcastProcessFunction.Context") -> Iterable[Any] | None: ...
+
+    def on_timer(self, timestamp: int, ctx: "KeyedBroadcastProcessFunction.OnTimerContext") -> Iterable[Any] | None:
+        pass
+
+
 __all__ = [
+    "BaseBroadcastProcessFunction",
+    "BroadcastProcessFunction",
+    "CoFlatMapFunction",
+    "CoMapFunction",
+    "CoProcessFunction",
     "FilterFunction",
     "FlatMapFunction",
     "Function",
     "KeySelector",
+    "KeyedBroadcastProcessFunction",
+    "KeyedCoProcessFunction",
+    "KeyedProcessFunction",
     "MapFunction",
     "NullByteKeySelector",
     "Partitioner",
@@ -163,4 +419,6 @@ __all__ = [
     "ReduceFunction",
     "RuntimeContext",
     "SinkFunction",
+    "TimeDomain",
+    "TimerService",
 ]

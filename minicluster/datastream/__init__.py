@@ -19,6 +19,7 @@ from minicluster.datastream.functions import (
     FilterFunction,
     FlatMapFunction,
     Function,
+    KeyedProcessFunction,
     KeySelector,
     MapFunction,
     NullByteKeySelector,
@@ -27,6 +28,8 @@ from minicluster.datastream.functions import (
     ReduceFunction,
     RuntimeContext,
     SinkFunction,
+    TimeDomain,
+    TimerService,
 )
 from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
@@ -39,6 +42,7 @@ __all__ = [
     "FlatMapFunction",
     "Function",
     "KeySelector",
+    "KeyedProcessFunction",
     "KeyedStream",
     "MapFunction",
     "NullByteKeySelector",
@@ -49,4 +53,6 @@ __all__ = [
     "RuntimeContext",
     "SinkFunction",
     "StreamExecutionEnvironment",
+    "TimeDomain",
+    "TimerService",
 ]

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from minicluster._functions import (
     FilterFunction,
     FlatMapFunction,
+    KeyedProcessFunction,
     KeySelector,
     MapFunction,
     Partitioner,
     ReduceFunction,
     resolve_function,
 )
+from minicluster._output_tag import OutputTag
 from minicluster.graph.stream_graph import ChainingStrategy, StreamNode
 from minicluster.network.partitioners import (
     BroadcastPartitioner,
@@ -34,6 +36,7 @@ from minicluster.network.partitioners import (
 )
 from minicluster.operators.aggregations import FieldAggregation
 from minicluster.operators.keyed import KeyedReduceOperator
+from minicluster.operators.keyed_process import KeyedFunctionAdapter, KeyedProcessOperator
 from minicluster.operators.timestamps import TimestampsAndWatermarksOperator
 from minicluster.operators.simple import (
     CollectSinkOperator,
@@ -48,7 +51,12 @@ from minicluster.operators.simple import (
 if TYPE_CHECKING:
     from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
 
-Inputs = tuple[tuple[int, "StreamPartitioner | None"], ...]
+# (node_id, partitioner) or, for a side output, (node_id, partitioner, side_tag)
+Inputs = tuple[tuple, ...]
+
+
+def _with_partitioner(inputs: Inputs, partitioner: StreamPartitioner) -> Inputs:
+    return tuple((node_id, partitioner, *side) for node_id, _, *side in inputs)
 
 
 class _OperatorSettings:
@@ -161,6 +169,14 @@ class DataStream(_OperatorSettings):
             "Timestamps/Watermarks", TimestampsAndWatermarksOperator(watermark_strategy)
         )
 
+    def get_side_output(self, output_tag: OutputTag) -> DataStream:
+        """The records this operator sent to ``output_tag`` (``ctx.output(tag, value)``
+        or ``yield tag, value``), with their timestamps."""
+        if not isinstance(output_tag, OutputTag):
+            raise TypeError(f"get_side_output() takes an OutputTag, got {output_tag!r}")
+        node = self._operator("get_side_output")
+        return DataStream(self._env, None, ((node.id, None, output_tag.tag_id),))
+
     def union(self, *streams: DataStream) -> DataStream:
         inputs = list(self._inputs)
         for stream in streams:
@@ -178,7 +194,7 @@ class DataStream(_OperatorSettings):
     # -- partitioning ---------------------------------------------------------------
 
     def _partitioned(self, partitioner: StreamPartitioner) -> DataStream:
-        return DataStream(self._env, None, tuple((nid, partitioner) for nid, _ in self._inputs))
+        return DataStream(self._env, None, _with_partitioner(self._inputs, partitioner))
 
     def forward(self) -> DataStream:
         return self._partitioned(ForwardPartitioner())
@@ -248,11 +264,30 @@ class KeyedStream(DataStream):
     def __init__(self, stream: DataStream, key_selector: Callable | KeySelector) -> None:
         key_of = resolve_function(key_selector, KeySelector, "get_key")
         partitioner = KeyGroupStreamPartitioner(key_of)
-        super().__init__(
-            stream._env, None, tuple((nid, partitioner) for nid, _ in stream._inputs)
-        )
+        super().__init__(stream._env, None, _with_partitioner(stream._inputs, partitioner))
         self._key_selector = key_selector
         self._origin = stream
+
+    def process(self, func: Any, output_type: Any = None) -> DataStream:
+        """A ``KeyedProcessFunction`` with keyed state and timers (a plain
+        ``ProcessFunction`` runs unkeyed, as in Flink)."""
+        if isinstance(func, KeyedProcessFunction):
+            return self._apply("KeyedProcess", KeyedProcessOperator(self._key_selector, func))
+        return super().process(func, output_type)
+
+    def _keyed_function(self, name: str, func: Any, kind: type, method: str, shape: str) -> DataStream:
+        adapter = KeyedFunctionAdapter(func, kind, method, shape)
+        return self._apply(name, KeyedProcessOperator(self._key_selector, adapter))
+
+    def map(self, func: Callable | MapFunction, output_type: Any = None) -> DataStream:
+        """Map with keyed state available in the function."""
+        return self._keyed_function("Map", func, MapFunction, "map", "map")
+
+    def flat_map(self, func: Callable | FlatMapFunction, output_type: Any = None) -> DataStream:
+        return self._keyed_function("Flat Map", func, FlatMapFunction, "flat_map", "flat_map")
+
+    def filter(self, func: Callable | FilterFunction) -> DataStream:
+        return self._keyed_function("Filter", func, FilterFunction, "filter", "filter")
 
     def reduce(self, func: Callable | ReduceFunction) -> DataStream:
         """A running reduce: each record yields the key's updated value."""

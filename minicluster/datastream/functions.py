@@ -8,6 +8,7 @@ from minicluster._functions import (
     FilterFunction,
     FlatMapFunction,
     Function,
+    KeyedProcessFunction,
     KeySelector,
     MapFunction,
     NullByteKeySelector,
@@ -16,6 +17,8 @@ from minicluster._functions import (
     ReduceFunction,
     RuntimeContext,
     SinkFunction,
+    TimeDomain,
+    TimerService,
 )
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "FlatMapFunction",
     "Function",
     "KeySelector",
+    "KeyedProcessFunction",
     "MapFunction",
     "NullByteKeySelector",
     "Partitioner",
@@ -30,4 +34,6 @@ __all__ = [
     "ReduceFunction",
     "RuntimeContext",
     "SinkFunction",
+    "TimeDomain",
+    "TimerService",
 ]

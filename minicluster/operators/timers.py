@@ -1,0 +1,108 @@
+"""Timers of one keyed operator: per (timestamp, key, namespace), deduplicated.
+
+    event time:      SortedDict timestamp -> {(key, namespace)}; ``advance_watermark``
+                     fires every timer at or before the watermark, in timestamp order
+    processing time: the same structure; the earliest timestamp is registered with the
+                     task's ProcessingTimeService, which the TaskManager loop fires
+
+A timer fires with its key set as the backend's current key, so ``on_timer`` sees that
+key's state. A timer registered while firing (even at the same timestamp) fires in the
+same pass if it is already due.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sortedcontainers import SortedDict
+
+from minicluster.network.events import MIN_WATERMARK
+from minicluster.operators.base import ProcessingTimeService
+from minicluster.state.heap_backend import KeyedStateBackend
+
+TimerCallback = Callable[[int, Any, Any], None]
+
+
+class InternalTimerService:
+    def __init__(
+        self,
+        backend: KeyedStateBackend,
+        processing_time: ProcessingTimeService,
+        on_event_time: TimerCallback,
+        on_processing_time: TimerCallback,
+    ) -> None:
+        self._backend = backend
+        self._processing_time = processing_time
+        self._on_event_time = on_event_time
+        self._on_processing_time = on_processing_time
+        self._event: SortedDict = SortedDict()
+        self._processing: SortedDict = SortedDict()
+        self._scheduled: set[int] = set()
+        self.current_watermark = MIN_WATERMARK
+
+    # -- registration (for the current key) -----------------------------------------------
+
+    def register_event_time_timer(self, timestamp: int, namespace: Any = None) -> None:
+        _add(self._event, int(timestamp), (self._backend.get_current_key(), namespace))
+
+    def delete_event_time_timer(self, timestamp: int, namespace: Any = None) -> None:
+        _remove(self._event, int(timestamp), (self._backend.get_current_key(), namespace))
+
+    def register_processing_time_timer(self, timestamp: int, namespace: Any = None) -> None:
+        timestamp = int(timestamp)
+        _add(self._processing, timestamp, (self._backend.get_current_key(), namespace))
+        if timestamp not in self._scheduled:
+            self._scheduled.add(timestamp)
+            self._processing_time.register(timestamp, self._fire_processing_time)
+
+    def delete_processing_time_timer(self, timestamp: int, namespace: Any = None) -> None:
+        _remove(self._processing, int(timestamp), (self._backend.get_current_key(), namespace))
+
+    def current_processing_time(self) -> int:
+        return self._processing_time.current_processing_time()
+
+    def has_event_time_timers(self) -> bool:
+        return bool(self._event)
+
+    # -- firing ------------------------------------------------------------------------
+
+    def advance_watermark(self, watermark: int) -> None:
+        self.current_watermark = watermark
+        _fire_until(self._event, watermark, self._backend, self._on_event_time)
+
+    def _fire_processing_time(self, timestamp: int) -> None:
+        self._scheduled.discard(timestamp)
+        now = self._processing_time.current_processing_time()
+        _fire_until(self._processing, now, self._backend, self._on_processing_time)
+
+
+def _add(timers: SortedDict, timestamp: int, entry: tuple) -> None:
+    entries = timers.get(timestamp)
+    if entries is None:
+        timers[timestamp] = {entry: None}
+    else:
+        entries[entry] = None
+
+
+def _remove(timers: SortedDict, timestamp: int, entry: tuple) -> None:
+    entries = timers.get(timestamp)
+    if entries is not None:
+        entries.pop(entry, None)
+        if not entries:
+            del timers[timestamp]
+
+
+def _fire_until(
+    timers: SortedDict, limit: int, backend: KeyedStateBackend, callback: TimerCallback
+) -> None:
+    while timers:
+        timestamp = timers.keys()[0]
+        if timestamp > limit:
+            return
+        entries = timers[timestamp]
+        key, namespace = next(iter(entries))  # registration order within a timestamp
+        del entries[(key, namespace)]
+        if not entries:
+            del timers[timestamp]
+        backend.set_current_key(key)
+        callback(timestamp, key, namespace)
