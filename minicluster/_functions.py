@@ -220,6 +220,14 @@ class KeyedProcessFunction(Function):
         pass
 
 
+class ProcessJoinFunction(Function):
+    """The function of an interval join: called once per matching (left, right) pair;
+    ``ctx.get_left_timestamp()``, ``get_right_timestamp()``, ``get_timestamp()``."""
+
+    @abc.abstractmethod
+    def process_element(self, left: Any, right: Any, ctx: Any) -> Iterable[Any] | None: ...
+
+
 def resolve_function(function: object, kind: type[Function], method: str) -> Callable:
     """The per-record callable for ``function``: its ``method`` if it is a ``kind``,
     else the callable itself.
@@ -416,6 +424,7 @@ __all__ = [
     "NullByteKeySelector",
     "Partitioner",
     "ProcessFunction",
+    "ProcessJoinFunction",
     "ReduceFunction",
     "RuntimeContext",
     "SinkFunction",

@@ -289,6 +289,12 @@ class KeyedStream(DataStream):
     def filter(self, func: Callable | FilterFunction) -> DataStream:
         return self._keyed_function("Filter", func, FilterFunction, "filter", "filter")
 
+    def interval_join(self, other: KeyedStream) -> Any:
+        """Join with ``other`` on key where the timestamps lie within an interval."""
+        from minicluster.datastream.join import IntervalJoin
+
+        return IntervalJoin(self, other)
+
     def reduce(self, func: Callable | ReduceFunction) -> DataStream:
         """A running reduce: each record yields the key's updated value."""
         return self._apply("Keyed Reduce", KeyedReduceOperator(self._key_selector, func))

@@ -1,39 +1,11 @@
 """User function classes (PyFlink's ``pyflink.datastream.functions``).
 
 The classes live in ``minicluster._functions`` so that the runtime operators can use
-them without importing the DataStream API; this module is their public address.
+them without importing the DataStream API; this module is their public address and
+exports exactly that module's ``__all__``.
 """
 
-from minicluster._functions import (
-    FilterFunction,
-    FlatMapFunction,
-    Function,
-    KeyedProcessFunction,
-    KeySelector,
-    MapFunction,
-    NullByteKeySelector,
-    Partitioner,
-    ProcessFunction,
-    ReduceFunction,
-    RuntimeContext,
-    SinkFunction,
-    TimeDomain,
-    TimerService,
-)
+from minicluster import _functions
+from minicluster._functions import *  # noqa: F403 - the public names, listed once
 
-__all__ = [
-    "FilterFunction",
-    "FlatMapFunction",
-    "Function",
-    "KeySelector",
-    "KeyedProcessFunction",
-    "MapFunction",
-    "NullByteKeySelector",
-    "Partitioner",
-    "ProcessFunction",
-    "ReduceFunction",
-    "RuntimeContext",
-    "SinkFunction",
-    "TimeDomain",
-    "TimerService",
-]
+__all__ = list(_functions.__all__)
