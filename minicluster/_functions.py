@@ -297,10 +297,14 @@ class CoProcessFunction(Function):
             """The record's event timestamp, or None when it has none."""
 
     @abc.abstractmethod
-    def process_element1(self, value: Any, ctx: "CoProcessFunction.Context") -> Iterable[Any] | None: ...
+    def process_element1(
+        self, value: Any, ctx: "CoProcessFunction.Context"
+    ) -> Iterable[Any] | None: ...
 
     @abc.abstractmethod
-    def process_element2(self, value: Any, ctx: "CoProcessFunction.Context") -> Iterable[Any] | None: ...
+    def process_element2(
+        self, value: Any, ctx: "CoProcessFunction.Context"
+    ) -> Iterable[Any] | None: ...
 
 
 class KeyedCoProcessFunction(Function):
@@ -322,12 +326,18 @@ class KeyedCoProcessFunction(Function):
         def time_domain(self) -> TimeDomain: ...
 
     @abc.abstractmethod
-    def process_element1(self, value: Any, ctx: "KeyedCoProcessFunction.Context") -> Iterable[Any] | None: ...
+    def process_element1(
+        self, value: Any, ctx: "KeyedCoProcessFunction.Context"
+    ) -> Iterable[Any] | None: ...
 
     @abc.abstractmethod
-    def process_element2(self, value: Any, ctx: "KeyedCoProcessFunction.Context") -> Iterable[Any] | None: ...
+    def process_element2(
+        self, value: Any, ctx: "KeyedCoProcessFunction.Context"
+    ) -> Iterable[Any] | None: ...
 
-    def on_timer(self, timestamp: int, ctx: "KeyedCoProcessFunction.OnTimerContext") -> Iterable[Any] | None:
+    def on_timer(
+        self, timestamp: int, ctx: "KeyedCoProcessFunction.OnTimerContext"
+    ) -> Iterable[Any] | None:
         pass
 
 
@@ -373,10 +383,14 @@ class BroadcastProcessFunction(BaseBroadcastProcessFunction):
         pass
 
     @abc.abstractmethod
-    def process_element(self, value: Any, ctx: "BroadcastProcessFunction.ReadOnlyContext") -> Iterable[Any] | None: ...
+    def process_element(
+        self, value: Any, ctx: "BroadcastProcessFunction.ReadOnlyContext"
+    ) -> Iterable[Any] | None: ...
 
     @abc.abstractmethod
-    def process_broadcast_element(self, value: Any, ctx: "BroadcastProcessFunction.Context") -> Iterable[Any] | None: ...
+    def process_broadcast_element(
+        self, value: Any, ctx: "BroadcastProcessFunction.Context"
+    ) -> Iterable[Any] | None: ...
 
 
 class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
@@ -398,12 +412,18 @@ class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
         def time_domain(self) -> TimeDomain: ...
 
     @abc.abstractmethod
-    def process_element(self, value: Any, ctx: "KeyedBroadcastProcessFunction.ReadOnlyContext") -> Iterable[Any] | None: ...
+    def process_element(
+        self, value: Any, ctx: "KeyedBroadcastProcessFunction.ReadOnlyContext"
+    ) -> Iterable[Any] | None: ...
 
     @abc.abstractmethod
-    def process_broadcast_element(self, value: Any, ctx: "KeyedBroadcastProcessFunction.Context") -> Iterable[Any] | None: ...
+    def process_broadcast_element(
+        self, value: Any, ctx: "KeyedBroadcastProcessFunction.Context"
+    ) -> Iterable[Any] | None: ...
 
-    def on_timer(self, timestamp: int, ctx: "KeyedBroadcastProcessFunction.OnTimerContext") -> Iterable[Any] | None:
+    def on_timer(
+        self, timestamp: int, ctx: "KeyedBroadcastProcessFunction.OnTimerContext"
+    ) -> Iterable[Any] | None:
         pass
 
 

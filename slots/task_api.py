@@ -45,6 +45,11 @@ class Invokable(Protocol):
         """Process one batch; never blocks."""
         ...
 
+    def has_pending_output(self) -> bool:
+        """Batches still wait for credit: a finished task is reported only once they
+        have left, so the job cannot end before its last results."""
+        ...
+
     def next_timer_deadline(self) -> int | None:
         """Epoch milliseconds of the next processing-time timer, or None."""
         ...

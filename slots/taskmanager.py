@@ -167,6 +167,11 @@ class TaskManager:
         """Give every task that can move one step, and fire due processing-time timers."""
         worked = False
         for task in list(self.tasks):
+            if task.finished:  # reported once its last batches left (they may await credit)
+                if not task.has_pending_output():
+                    self.tasks.remove(task)
+                    self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index))
+                continue
             if task.next_timer_deadline() is not None:
                 if not self._guarded(task, task.fire_processing_timers):
                     return True
@@ -175,7 +180,7 @@ class TaskManager:
             worked = True
             if not self._guarded(task, task.step):
                 return True
-            if task.finished:
+            if task.finished and not task.has_pending_output():
                 self.tasks.remove(task)
                 self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index))
         return worked

@@ -49,6 +49,11 @@ from minicluster.operators.simple import (
 )
 
 if TYPE_CHECKING:
+    from minicluster.datastream.connected_streams import (
+        BroadcastConnectedStream,
+        BroadcastStream,
+        ConnectedStreams,
+    )
     from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
 
 # (node_id, partitioner) or, for a side output, (node_id, partitioner, side_tag)
@@ -191,6 +196,19 @@ class DataStream(_OperatorSettings):
         resolve_function(key_selector, KeySelector, "get_key")
         return KeyedStream(self, key_selector)
 
+    def connect(self, ds: DataStream | BroadcastStream) -> ConnectedStreams | BroadcastConnectedStream:
+        """Connect with another stream (``ConnectedStreams``: co-map, co-flat-map,
+        co-process) or with a ``BroadcastStream`` (``BroadcastConnectedStream``)."""
+        from minicluster.datastream.connected_streams import (
+            BroadcastConnectedStream,
+            BroadcastStream,
+            ConnectedStreams,
+        )
+
+        if isinstance(ds, BroadcastStream):
+            return BroadcastConnectedStream(self, ds, ds.broadcast_state_descriptors)
+        return ConnectedStreams(self, ds)
+
     # -- partitioning ---------------------------------------------------------------
 
     def _partitioned(self, partitioner: StreamPartitioner) -> DataStream:
@@ -208,10 +226,24 @@ class DataStream(_OperatorSettings):
     def rescale(self) -> DataStream:
         return self._partitioned(RescalePartitioner())
 
-    def broadcast(self, *broadcast_state_descriptors: Any) -> DataStream:
-        if broadcast_state_descriptors:
-            raise NotImplementedError("broadcast state is not supported yet; use broadcast()")
-        return self._partitioned(BroadcastPartitioner())
+    def broadcast(
+        self, broadcast_state_descriptor: Any = None, *other_broadcast_state_descriptors: Any
+    ) -> DataStream | BroadcastStream:
+        """Send every record to every parallel instance of the next operator.
+
+        With ``MapStateDescriptor``s, return a ``BroadcastStream`` to ``connect`` to,
+        whose records the connected function stores in those broadcast states.
+        """
+        broadcast = self._partitioned(BroadcastPartitioner())
+        if broadcast_state_descriptor is None:
+            if other_broadcast_state_descriptors:
+                raise TypeError("broadcast(): the first MapStateDescriptor is None")
+            return broadcast
+        from minicluster.datastream.connected_streams import BroadcastStream
+
+        return BroadcastStream(
+            broadcast, [broadcast_state_descriptor, *other_broadcast_state_descriptors]
+        )
 
     def global_(self) -> DataStream:
         """Send every record to the first subtask of the next operator."""

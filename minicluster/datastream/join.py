@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minicluster.graph.stream_graph import StreamEdge
 from minicluster.operators.interval_join import IntervalJoinOperator
 
 if TYPE_CHECKING:
@@ -26,22 +25,6 @@ def to_millis(bound: Any, what: str) -> int:
     if to_ms is None:
         raise TypeError(f"{what} must be a Duration, Time or int milliseconds, got {bound!r}")
     return int(to_ms())
-
-
-def add_two_input_operator(
-    name: str, operator: object, first: DataStream, second: DataStream
-) -> DataStream:
-    """One operator node fed by two streams: ``first`` as input 0, ``second`` as input 1."""
-    from minicluster.datastream.data_stream import DataStream
-
-    env = first._env
-    if second._env is not env:
-        raise ValueError("cannot combine streams of different environments")
-    node = env._add_node(name, operator, first._inputs, input_index=0)
-    for source in second._inputs:
-        node_id, partitioner, side = source[0], source[1], (source[2] if len(source) > 2 else None)
-        env._graph.add_edge(StreamEdge(node_id, node.id, partitioner, 1, side))
-    return DataStream(env, node)
 
 
 class IntervalJoin:
@@ -88,4 +71,10 @@ class IntervalJoined:
             self._upper_inclusive,
             process_join_function,
         )
-        return add_two_input_operator("Interval Join", operator, self._left, self._right)
+        from minicluster.datastream.data_stream import DataStream
+
+        env = self._left._env
+        node = env._add_two_input_node(
+            "Interval Join", operator, self._left._inputs, self._right._inputs
+        )
+        return DataStream(env, node)

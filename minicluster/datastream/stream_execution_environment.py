@@ -178,6 +178,8 @@ class StreamExecutionEnvironment:
     def _add_source(self, source: Any, name: str, max_parallelism: int | None = None) -> "DataStream":
         from minicluster.datastream.data_stream import DataStream
 
+        if max_parallelism is None:  # a source may be non-parallel (e.g. TestStream)
+            max_parallelism = getattr(source, "max_parallelism", None)
         node = self._add_node(
             f"Source: {name}", SourceOperator(source), inputs=(), is_source=True,
             max_allowed_parallelism=max_parallelism,
@@ -190,7 +192,7 @@ class StreamExecutionEnvironment:
         self,
         name: str,
         operator: object,
-        inputs: Iterable[tuple[int, Any]],
+        inputs: Iterable[tuple],
         is_source: bool = False,
         max_allowed_parallelism: int | None = None,
         input_index: int = 0,
@@ -204,8 +206,28 @@ class StreamExecutionEnvironment:
         )
         self._next_id += 1
         self._graph.add_node(node)
-        for source_id, partitioner in inputs:
-            self._graph.add_edge(StreamEdge(source_id, node.id, partitioner, input_index))
+        self._add_edges(node, inputs, input_index)
+        return node
+
+    def _add_edges(self, node: StreamNode, inputs: Iterable[tuple], input_index: int) -> None:
+        # (node_id, partitioner) or (node_id, partitioner, side_tag) for a side output
+        for source_id, partitioner, *side in inputs:
+            side_tag = side[0] if side else None
+            self._graph.add_edge(
+                StreamEdge(source_id, node.id, partitioner, input_index, side_tag)
+            )
+
+    def _add_two_input_node(
+        self,
+        name: str,
+        operator: object,
+        inputs1: Iterable[tuple],
+        inputs2: Iterable[tuple],
+    ) -> StreamNode:
+        """A two-input operator (``connect``): edges from ``inputs1`` arrive with
+        ``input_index`` 0, edges from ``inputs2`` with 1."""
+        node = self._add_node(name, operator, inputs1, input_index=0)
+        self._add_edges(node, inputs2, input_index=1)
         return node
 
     def get_stream_graph(self, job_name: str | None = None) -> StreamGraph:
@@ -226,7 +248,8 @@ class StreamExecutionEnvironment:
                 network_edge = by_pair.get((edge.source_id, node.id))
                 strategy = str(network_edge.partitioner) if network_edge else "FORWARD"
                 predecessors.append(
-                    {"id": edge.source_id, "ship_strategy": strategy, "side": "second",
+                    {"id": edge.source_id, "ship_strategy": strategy,
+                     "side": "second" if edge.input_index else "first",
                      "chained": network_edge is None}
                 )
             pact = "Data Source" if node.is_source else (

@@ -1,21 +1,74 @@
 """The source operator: pulls batches from a bounded source's reader.
 
 A source object (``NumberSequenceSource``, the collection and text-file sources) only
-needs ``create_batches(subtask_index, parallelism, batch_size)``, an iterator of lists;
-the task asks it for one batch per turn, so a source never runs ahead of its credit.
+needs ``create_batches(subtask_index, parallelism, batch_size)``, an iterator; the task
+asks it for one item per turn, so a source never runs ahead of its credit. An item is
+either a list of values (no event timestamps) or one of the markers below, for a source
+that carries event time itself (``minicluster.testing.TestStream``):
+
+    SourceBatch(values, timestamps)   values with their event timestamps
+    SourceWatermark(timestamp)        event time reached ``timestamp`` (non-decreasing:
+                                      one that does not advance is dropped)
+    SourceWatermarkStatus(idle)       the subtask goes idle / active again
+
+As Flink's ``SourceOutputWithWatermarks`` does, an idle subtask becomes active again
+by itself before it emits a record or a watermark, so consumers never ignore them.
+When the source is exhausted the task hands the chain ``MAX_WATERMARK``; a source that
+already reached it does not emit it twice.
+
+A source may declare ``max_parallelism`` (1: non-parallel, as ``TestStream`` does); the
+environment then never runs it on more subtasks.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Protocol
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Protocol, Union
 
+from minicluster.network.events import MIN_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
+
+
+@dataclass(frozen=True, slots=True)
+class SourceBatch:
+    """Values and their event timestamps (parallel lists of the same length)."""
+
+    values: list
+    timestamps: list[int]
+
+    def __post_init__(self) -> None:
+        if len(self.values) != len(self.timestamps):
+            raise ValueError(
+                f"SourceBatch has {len(self.values)} values but {len(self.timestamps)} "
+                "timestamps; give one timestamp per value"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceWatermark:
+    """The source's event time reached ``timestamp`` (milliseconds)."""
+
+    timestamp: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.timestamp, int) or isinstance(self.timestamp, bool):
+            raise TypeError(f"a watermark is an int (milliseconds), got {self.timestamp!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceWatermarkStatus:
+    """The source subtask goes idle (``idle=True``) or active again."""
+
+    idle: bool
+
+
+SourceItem = Union[list, SourceBatch, SourceWatermark, SourceWatermarkStatus]
 
 
 class BoundedSource(Protocol):
     def create_batches(
         self, subtask_index: int, parallelism: int, batch_size: int
-    ) -> Iterable[list]: ...
+    ) -> Iterable[SourceItem]: ...
 
 
 class SourceOperator(StreamOperator):
@@ -25,16 +78,49 @@ class SourceOperator(StreamOperator):
         self.source = source
 
     def open(self, ctx: OperatorContext) -> None:
-        self._batches: Iterator[list] = iter(
+        self._batches: Iterator[SourceItem] = iter(
             self.source.create_batches(ctx.subtask_index, ctx.parallelism, ctx.batch_size)
         )
+        self._watermark = MIN_WATERMARK
+        self._idle = False
 
-    def next_batch(self) -> list | None:
-        """The next non-empty batch, or None at the end of this subtask's share."""
+    def next_batch(self) -> SourceItem | None:
+        """The next non-empty batch or marker, or None at the end of this subtask's share."""
         for batch in self._batches:
-            if batch:
+            if type(batch) is SourceBatch:
+                if batch.values:
+                    return batch
+            elif type(batch) in (SourceWatermark, SourceWatermarkStatus) or batch:
                 return batch
         return None
 
-    def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
-        self.output.collect(values, timestamps)
+    def process_batch(self, values, timestamps: list | None, input_index: int = 0) -> None:
+        """Emit one item of ``next_batch`` (the task pushes it here as the batch)."""
+        kind = type(values)
+        if kind is SourceWatermark:
+            self.process_watermark(values.timestamp)
+        elif kind is SourceWatermarkStatus:
+            if values.idle:
+                if not self._idle:
+                    self._idle = True
+                    self.output.emit_watermark_status(True)
+            else:
+                self._activate()
+        else:
+            if self._idle:
+                self._activate()
+            if kind is SourceBatch:
+                self.output.collect(values.values, values.timestamps)
+            else:
+                self.output.collect(values, timestamps)
+
+    def process_watermark(self, watermark: int) -> None:
+        if watermark > self._watermark:
+            self._watermark = watermark
+            self._activate()
+            self.output.emit_watermark(watermark)
+
+    def _activate(self) -> None:
+        if self._idle:
+            self._idle = False
+            self.output.emit_watermark_status(False)

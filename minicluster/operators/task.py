@@ -196,6 +196,9 @@ class StreamTask:
                 return True
         return False
 
+    def has_pending_output(self) -> bool:
+        return any(channel.pending for channel in self._outputs)
+
     def next_timer_deadline(self) -> int | None:
         """When (epoch ms) a processing-time timer is due, if any."""
         if not self._opened or self.finished:

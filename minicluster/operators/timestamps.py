@@ -114,7 +114,7 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
             before = self._watermark
             generator.on_periodic_emit(self)
             if self._watermark > before:
-                self.output.emit_watermark(self._watermark)
+                self._forward_watermark()
         self._emitted_in_batch = False
 
     def _feed_events(self, values: list, timestamps: list) -> None:
@@ -127,7 +127,7 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
             on_event(value, timestamps[i], self)
             if self._emitted_in_batch:
                 self.output.collect(values[start : i + 1], timestamps[start : i + 1])
-                self.output.emit_watermark(self._watermark)
+                self._forward_watermark()
                 start = i + 1
         if start < len(values):
             self.output.collect(values[start:], timestamps[start:])
@@ -135,7 +135,13 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
     def process_watermark(self, watermark: int) -> None:
         if watermark == MAX_WATERMARK:  # end of input: let every timer downstream fire
             self._watermark = MAX_WATERMARK
-            self.output.emit_watermark(MAX_WATERMARK)
+            self._forward_watermark()
+
+    def _forward_watermark(self) -> None:
+        """Emit the current watermark; an idle subtask becomes active first, since
+        consumers leave idle channels out of their minimum (Flink's WatermarkEmitter)."""
+        self.mark_active()
+        self.output.emit_watermark(self._watermark)
 
     def _check_idle(self, timestamp: int) -> None:
         now = self._processing_time.current_processing_time()

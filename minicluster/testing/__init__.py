@@ -7,8 +7,11 @@ Key pieces:
       (a fresh environment whose ``execute()`` runs on it).
     - ``assert_equal_unordered(actual, expected)``: equal as multisets, reporting the
       missing and the unexpected records.
+    - ``TestStream``: a source with scripted records, timestamps, watermarks and
+      idleness (``TestStream.builder()``, ``TimestampedValue``), after Beam's.
 """
 
 from minicluster.testing.assertions import assert_equal_unordered
+from minicluster.testing.test_stream import TestStream, TestStreamBuilder, TimestampedValue
 
-__all__ = ["assert_equal_unordered"]
+__all__ = ["TestStream", "TestStreamBuilder", "TimestampedValue", "assert_equal_unordered"]

@@ -424,7 +424,7 @@ def test_execution_plan_chain_ids_are_job_vertex_ids():
     ]
     assert [n["chain"] for n in plan["nodes"]] == [1, 2, 3]
     assert plan["nodes"][1]["predecessors"] == [
-        {"id": 1, "ship_strategy": "FORWARD", "side": "second", "chained": False}
+        {"id": 1, "ship_strategy": "FORWARD", "side": "first", "chained": False}
     ]
 
 
