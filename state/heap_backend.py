@@ -125,6 +125,13 @@ class KeyedState:
             group = self._table[backend.current_group] = {}
         return group
 
+    def current_group_entries(self) -> dict:
+        """The ``(key, namespace) -> stored value`` dict of the current key's key group
+        (created if missing), for an operator that updates the entries of a whole batch
+        at once (the window operator's batch path). A stored value is what this kind of
+        state keeps: the value, the list, the accumulator (wrapped only with TTL)."""
+        return self._entries()
+
     def _entry_key(self) -> tuple:
         return (self.backend.current_key, self.namespace)
 
@@ -162,6 +169,23 @@ class KeyedState:
 
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} cannot merge namespaces")
+
+    def _merge_single_values(
+        self, target: Any, sources: Iterable[Any], combine: Callable[[Any, Any], Any]
+    ) -> None:
+        """Fold the values of ``sources`` into ``target`` (states holding one value)."""
+        entries, key = self._entries(), self.backend.current_key
+        merged = entries.get((key, target))
+        for source in sources:
+            if source == target:
+                continue
+            other = entries.pop((key, source), None)
+            if other is not None:
+                merged = other if merged is None else self._wrap(
+                    combine(self._unwrap(merged)[1], self._unwrap(other)[1])
+                )
+        if merged is not None:
+            entries[(key, target)] = merged
 
 
 class ValueState(KeyedState):
@@ -327,18 +351,7 @@ class ReducingState(KeyedState):
         self._store(self._wrap(value if current is None else self._reduce(current, value)))
 
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
-        entries, key = self._entries(), self.backend.current_key
-        merged = entries.get((key, target))
-        for source in sources:
-            if source == target:
-                continue
-            other = entries.pop((key, source), None)
-            if other is not None:
-                merged = other if merged is None else self._wrap(
-                    self._reduce(self._unwrap(merged)[1], self._unwrap(other)[1])
-                )
-        if merged is not None:
-            entries[(key, target)] = merged
+        self._merge_single_values(target, sources, self._reduce)
 
 
 class AggregatingState(KeyedState):
@@ -368,18 +381,7 @@ class AggregatingState(KeyedState):
         self._store(self._wrap(self._function.add(value, accumulator)))
 
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
-        entries, key = self._entries(), self.backend.current_key
-        merged = entries.get((key, target))
-        for source in sources:
-            if source == target:
-                continue
-            other = entries.pop((key, source), None)
-            if other is not None:
-                merged = other if merged is None else self._wrap(
-                    self._function.merge(self._unwrap(merged)[1], self._unwrap(other)[1])
-                )
-        if merged is not None:
-            entries[(key, target)] = merged
+        self._merge_single_values(target, sources, self._function.merge)
 
 
 _STATE_CLASSES: dict[str, type[KeyedState]] = {

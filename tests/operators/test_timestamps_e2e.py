@@ -57,9 +57,9 @@ class WatermarkRecorder(StreamOperator):
     """Emits, at the end of its input, a log of what it received (see the module
     docstring), as one batch.
 
-    One batch at the end, not one per event, because of an engine bug (see
-    ``test_every_batch_of_the_last_step_reaches_the_client``): batches a task collects
-    in its last step beyond the client channel's credit are lost.
+    One batch at the end keeps the log in order across the client channel and does
+    not depend on the credit left in the last step (see
+    ``test_every_batch_of_the_last_step_reaches_the_client``).
 
     With ``touch=(watermark, path)`` it creates the file ``path`` once its watermark
     reaches ``watermark``, to let a ``HeldOpen`` source finish.
@@ -500,11 +500,10 @@ def test_a_source_idle_at_its_end_still_delivers_the_final_watermark(make_env):
 
 
 def test_a_generator_idle_at_the_end_still_delivers_the_final_watermark(make_env):
-    """Engine bug (reported): ``TimestampsAndWatermarksOperator`` emits MAX_WATERMARK
-    while its subtask is idle without marking it active first (Flink's
-    ``WatermarkEmitter`` does), so the consumer, which leaves idle channels out of the
-    minimum, finishes without ever reaching the end of event time: its event-time
-    timers and windows would never fire."""
+    """Regression: ``TimestampsAndWatermarksOperator`` must mark an idle subtask active
+    before it emits a watermark (Flink's ``WatermarkEmitter`` does); otherwise the
+    consumer, which leaves idle channels out of the minimum, finishes without reaching
+    the end of event time and its event-time timers and windows never fire."""
     env = make_env(1)
     strategy = WatermarkStrategy.for_generator(IdleOnEveryEvent).with_timestamp_assigner(
         ten_times
@@ -533,11 +532,11 @@ class EndOfInputBatches(StreamOperator):
 
 
 def test_every_batch_of_the_last_step_reaches_the_client(make_env):
-    """Engine bug (reported): a task reports TaskFinished right after its last step,
-    while batches its collect sink could not send for lack of credit (the client
-    channel has ``buffers-per-channel`` = 4) still wait in the channel's ``pending``
-    queue; the supervisor then ends the job and they are lost. Windows and timers
-    that fire at the end of input emit exactly such bursts."""
+    """Regression: a task must not report TaskFinished while batches its collect sink
+    could not send for lack of credit (the client channel has
+    ``buffers-per-channel`` = 4) still wait in ``pending``; the supervisor would end
+    the job and lose them. Windows and timers that fire at the end of input emit
+    exactly such bursts."""
     env = make_env(1)
     stream = env.from_collection([1])._apply("Burst", EndOfInputBatches(10))
 
