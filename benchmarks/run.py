@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """minicluster benchmarks: figures from one run, as ratios against plain Python.
 
-    python benchmarks/run.py [--only w0,pipeline] [--runs N] [--records N] [--batch-size N]
+    python benchmarks/run.py [--only w0,pipeline,w2] [--runs N] [--records N] [--batch-size N]
+                             [--w2-runs N] [--data DIR] [--scale S]
 
 Every figure is measured in this run, against a plain-Python baseline measured in this
 same run: the machine is shared and noisy, so the commands of a benchmark run
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -147,9 +151,75 @@ def bench_pipeline(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
     return text, figures
 
 
+# -- W2: event-time tumbling windows over events.csv, p=2 ------------------------------
+
+W2_TARGET_RATIO = 1.0
+W2_TARGET_PEAK_MB = 600
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+
+
+def ensure_bench_data(data_dir: Path, scale: float) -> Path:
+    """Generate the workloads' inputs with ../shared/bench/gen.py unless present."""
+    marker = data_dir / f".scale-{scale}"
+    if not marker.exists():
+        print(f"  generating bench data (scale {scale}) in {data_dir}", file=sys.stderr)
+        subprocess.run([PY, str(SHARED_BENCH / "gen.py"), str(data_dir), "--scale", str(scale)],
+                       check=True)
+        marker.touch()
+    return data_dir
+
+
+def bench_w2(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    data = ensure_bench_data(Path(args.data), args.scale)
+    work = Path(tempfile.mkdtemp(prefix="w2-"))
+    reference, out_dir = work / "reference.txt", work / "cluster"
+    commands = {
+        "plain Python reference": [PY, str(SHARED_BENCH / "baseline_single.py"), "W2",
+                                   str(data), str(reference)],
+        "minicluster, p=2": [PY, str(HERE / "w2_job.py"), str(data), str(out_dir), "2"],
+    }
+    runs = interleave(commands, args.w2_runs, cwd=str(ROOT), progress=_progress("w2"))
+    base_runs, cluster_runs = (runs[label] for label in commands)
+    base, cluster = _walls(base_runs), _walls(cluster_runs)
+    combined = work / "cluster.txt"
+    with open(combined, "w") as out:
+        for part in sorted(out_dir.glob("part-*")):
+            out.write(part.read_text())
+    check = subprocess.run([PY, str(SHARED_BENCH / "check.py"), str(combined), str(reference)],
+                           capture_output=True, text=True)
+    shutil.rmtree(work, ignore_errors=True)
+    events = sum(1 for _ in open(data / "events.csv"))
+    ratio = base.median / cluster.median
+    peak = mb(_peak_rss(cluster_runs))
+    rows = [
+        [label, whole.median, whole.low, whole.high, events / whole.median, mb(_peak_rss(m))]
+        for label, whole, m in (("plain Python reference", base, base_runs),
+                                ("minicluster, p=2", cluster, cluster_runs))
+    ]
+    text = table(["run", "median s", "min s", "max s", "events/s", "peak RSS MB"], rows)
+    text += (
+        f"\noutput check: {check.stdout.strip()}"
+        f"\nratio = reference median / cluster median = {ratio:.3f}; target >= {W2_TARGET_RATIO}"
+        f" -> {'met' if ratio >= W2_TARGET_RATIO else 'NOT met'}"
+        f"\npeak RSS of the cluster's process tree {peak:.0f} MB; target < {W2_TARGET_PEAK_MB} MB"
+    )
+    figures = {
+        "events": events,
+        "cluster_median_s": cluster.median,
+        "reference_median_s": base.median,
+        "ratio": ratio,
+        "cluster_peak_rss_mb": peak,
+        "output_identical": check.returncode == 0,
+        "runs": args.w2_runs,
+        "target_met": ratio >= W2_TARGET_RATIO and peak < W2_TARGET_PEAK_MB and check.returncode == 0,
+    }
+    return text, figures
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], tuple[str, dict[str, object]]]]] = {
     "w0": ("W0: start, a 10-record job, stop (whole process)", bench_w0),
     "pipeline": ("pipeline: numbers -> map -> key_by -> sum -> discard, p=2", bench_pipeline),
+    "w2": ("W2: event-time tumbling windows over events.csv (whole process), p=2", bench_w2),
 }
 
 
@@ -160,6 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="measured runs of each command (default 7)")
     parser.add_argument("--records", type=int, default=5_000_000,
                         help="pipeline: source records (default 5,000,000)")
+    parser.add_argument("--w2-runs", type=int, default=3,
+                        help="measured runs of each W2 command (default 3)")
+    parser.add_argument("--data", default=str(ROOT / "bench-data"),
+                        help="where the generated workload inputs live (default bench-data/)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="gen.py scale of the workload inputs (default 1.0, the reference)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="pipeline: minicluster.batch-size (default: the engine's)")
     args = parser.parse_args(argv)

@@ -243,6 +243,9 @@ class ListState(KeyedState):
             self.add(value)
 
     def update(self, values: Iterable[Any]) -> None:
+        values = list(values)
+        if any(value is None for value in values):  # checked first: all or nothing
+            raise ValueError(f"cannot add None to list state {self.descriptor.name!r}")
         items = [self._wrap(v) for v in values]
         if items:
             self._store(items)
@@ -280,6 +283,8 @@ class MapState(KeyedState):
                 if self._return_expired:
                     items.append((k, unit[0]))
             else:
+                if self._touch_on_read:  # iterating reads each entry, as Flink's TtlMapState
+                    stored[k] = self._wrap(unit[0])
                 items.append((k, unit[0]))
         if not stored:
             self.clear()
@@ -293,6 +298,8 @@ class MapState(KeyedState):
         alive, value = self._unwrap(unit)
         if self._is_expired(unit):
             del stored[key]
+            if not stored:
+                self.clear()
         elif self._touch_on_read:
             stored[key] = self._wrap(value)
         return value if alive else None
@@ -312,9 +319,20 @@ class MapState(KeyedState):
                 self.clear()
 
     def contains(self, key: Any) -> bool:
-        return self.get(key) is not None or (
-            self._ttl_ms is None and key in (self._map() or {})
-        )
+        stored = self._map()
+        if not stored or key not in stored:
+            return False
+        if self._ttl_ms is None:
+            return True
+        unit = stored[key]
+        if self._is_expired(unit):
+            del stored[key]
+            if not stored:
+                self.clear()
+            return self._return_expired
+        if self._touch_on_read:
+            stored[key] = self._wrap(unit[0])
+        return True  # a live entry, whatever its value (None included)
 
     def items(self) -> list[tuple[Any, Any]]:
         return self._alive_items()
@@ -344,6 +362,8 @@ class ReducingState(KeyedState):
         alive, value = self._unwrap(stored)
         if self._is_expired(stored):
             self.clear()
+        elif self._touch_on_read:
+            self._store(self._wrap(value))
         return value if alive else None
 
     def add(self, value: Any) -> None:
@@ -368,6 +388,8 @@ class AggregatingState(KeyedState):
         alive, accumulator = self._unwrap(stored)
         if self._is_expired(stored):
             self.clear()
+        elif self._touch_on_read:
+            self._store(self._wrap(accumulator))
         return accumulator if alive else None
 
     def get(self) -> Any:

@@ -11,6 +11,11 @@ Key classes:
       ``Partitioner``, ``RuntimeContext``; for two inputs ``CoMapFunction``,
       ``CoFlatMapFunction``, ``CoProcessFunction``, ``KeyedCoProcessFunction``,
       ``BroadcastProcessFunction``, ``KeyedBroadcastProcessFunction``.
+    - ``WindowedStream``, ``AllWindowedStream``: windows of a keyed stream
+      (``window``, ``count_window``) and of a whole stream (``window_all``), with
+      ``AggregateFunction``, ``WindowFunction``, ``ProcessWindowFunction``,
+      ``AllWindowFunction``, ``ProcessAllWindowFunction``; windows, assigners,
+      triggers and evictors are in ``minicluster.datastream.window``.
     - ``OutputTag``: names a side output.
 """
 
@@ -26,6 +31,8 @@ from minicluster.datastream.data_stream import (
     KeyedStream,
 )
 from minicluster.datastream.functions import (
+    AggregateFunction,
+    AllWindowFunction,
     BaseBroadcastProcessFunction,
     BroadcastProcessFunction,
     CoFlatMapFunction,
@@ -41,17 +48,34 @@ from minicluster.datastream.functions import (
     MapFunction,
     NullByteKeySelector,
     Partitioner,
+    ProcessAllWindowFunction,
     ProcessFunction,
+    ProcessWindowFunction,
     ReduceFunction,
     RuntimeContext,
     SinkFunction,
     TimeDomain,
     TimerService,
+    WindowFunction,
 )
 from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
+from minicluster.datastream.window import (
+    CountWindow,
+    GlobalWindow,
+    MergingWindowAssigner,
+    TimeWindow,
+    Trigger,
+    TriggerResult,
+    Window,
+    WindowAssigner,
+)
+from minicluster.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 __all__ = [
+    "AggregateFunction",
+    "AllWindowFunction",
+    "AllWindowedStream",
     "BaseBroadcastProcessFunction",
     "BroadcastConnectedStream",
     "BroadcastProcessFunction",
@@ -61,25 +85,37 @@ __all__ = [
     "CoMapFunction",
     "CoProcessFunction",
     "ConnectedStreams",
+    "CountWindow",
     "DataStream",
     "DataStreamSink",
     "FilterFunction",
     "FlatMapFunction",
     "Function",
+    "GlobalWindow",
     "KeySelector",
     "KeyedBroadcastProcessFunction",
     "KeyedCoProcessFunction",
     "KeyedProcessFunction",
     "KeyedStream",
     "MapFunction",
+    "MergingWindowAssigner",
     "NullByteKeySelector",
     "OutputTag",
     "Partitioner",
+    "ProcessAllWindowFunction",
     "ProcessFunction",
+    "ProcessWindowFunction",
     "ReduceFunction",
     "RuntimeContext",
     "SinkFunction",
     "StreamExecutionEnvironment",
     "TimeDomain",
+    "TimeWindow",
     "TimerService",
+    "Trigger",
+    "TriggerResult",
+    "Window",
+    "WindowAssigner",
+    "WindowFunction",
+    "WindowedStream",
 ]

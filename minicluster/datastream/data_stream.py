@@ -55,9 +55,21 @@ if TYPE_CHECKING:
         ConnectedStreams,
     )
     from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
+    from minicluster.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 # (node_id, partitioner) or, for a side output, (node_id, partitioner, side_tag)
 Inputs = tuple[tuple, ...]
+
+
+def _count_assigner(size: int, slide: int | None) -> Any:
+    from minicluster.operators.window.assigners import (
+        CountSlidingWindowAssigner,
+        CountTumblingWindowAssigner,
+    )
+
+    if not slide:
+        return CountTumblingWindowAssigner(size)
+    return CountSlidingWindowAssigner(size, slide)
 
 
 def _with_partitioner(inputs: Inputs, partitioner: StreamPartitioner) -> Inputs:
@@ -196,6 +208,17 @@ class DataStream(_OperatorSettings):
         resolve_function(key_selector, KeySelector, "get_key")
         return KeyedStream(self, key_selector)
 
+    def window_all(self, window_assigner: Any) -> AllWindowedStream:
+        """Windows over the whole stream, evaluated at parallelism 1."""
+        from minicluster.datastream.windowed_stream import AllWindowedStream
+
+        return AllWindowedStream(self, window_assigner)
+
+    def count_window_all(self, size: int, slide: int | None = 0) -> AllWindowedStream:
+        """Count windows of ``size`` elements over the whole stream, a new one every
+        ``slide`` elements when given (PyFlink's count windows)."""
+        return self.window_all(_count_assigner(size, slide))
+
     def connect(self, ds: DataStream | BroadcastStream) -> ConnectedStreams | BroadcastConnectedStream:
         """Connect with another stream (``ConnectedStreams``: co-map, co-flat-map,
         co-process) or with a ``BroadcastStream`` (``BroadcastConnectedStream``)."""
@@ -326,6 +349,18 @@ class KeyedStream(DataStream):
         from minicluster.datastream.join import IntervalJoin
 
         return IntervalJoin(self, other)
+
+    def window(self, window_assigner: Any) -> WindowedStream:
+        """Split each key's records into windows (then reduce, aggregate, apply or
+        process them)."""
+        from minicluster.datastream.windowed_stream import WindowedStream
+
+        return WindowedStream(self, window_assigner)
+
+    def count_window(self, size: int, slide: int | None = 0) -> WindowedStream:
+        """Per key, windows of ``size`` elements, a new one every ``slide`` elements when
+        given; a window fires when it is full (PyFlink's ``count_window``)."""
+        return self.window(_count_assigner(size, slide))
 
     def reduce(self, func: Callable | ReduceFunction) -> DataStream:
         """A running reduce: each record yields the key's updated value."""

@@ -134,10 +134,10 @@ class KeyedOperatorBase(StreamOperator):
     def _on_timer(self, timestamp: int, domain: TimeDomain, namespace: Any) -> None:
         ctx = self.context
         ctx._time_domain = domain
-        ctx._timestamp = timestamp if domain is TimeDomain.EVENT_TIME else None
+        ctx._timestamp = timestamp  # ctx.timestamp() is the timer's in both domains, as in Flink
         produced = self.on_timer_call(timestamp, ctx)
-        if produced is not None:
-            self.emitter.emit_all(produced, ctx._timestamp)
+        if produced is not None:  # a processing-time timer's outputs carry no timestamp
+            self.emitter.emit_all(produced, timestamp if domain is TimeDomain.EVENT_TIME else None)
 
     def on_timer_call(self, timestamp: int, ctx: _KeyedContext):
         return None

@@ -70,6 +70,21 @@ class InternalTimerService:
         self.current_watermark = watermark
         _fire_until(self._event, watermark, self._backend, self._on_event_time)
 
+    def pop_due_event_time_timers(self, watermark: int) -> list[tuple[int, Any, Any]]:
+        """Advance to ``watermark`` and take out the event-time timers it passes, without
+        calling back: ``(timestamp, key, namespace)`` in firing order. For an operator
+        that handles a whole watermark's timers itself and registers none while doing
+        so (the window operator's batch path); it sets each key as current itself."""
+        self.current_watermark = watermark
+        timers, due = self._event, []
+        while timers:
+            timestamp = timers.peekitem(0)[0]
+            if timestamp > watermark:
+                break
+            for key, namespace in timers.popitem(0)[1]:
+                due.append((timestamp, key, namespace))
+        return due
+
     def _fire_processing_time(self, timestamp: int) -> None:
         self._scheduled.discard(timestamp)
         now = self._processing_time.current_processing_time()

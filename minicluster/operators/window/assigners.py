@@ -164,7 +164,8 @@ class TumblingProcessingTimeWindows(WindowAssigner):
 
 def _sliding_windows(timestamp: int, size: int, slide: int, offset: int) -> list[TimeWindow]:
     last_start = timestamp - (timestamp - offset) % slide
-    return [TimeWindow(start, start + size) for start in range(last_start, timestamp - size, -slide)]
+    starts = range(last_start, timestamp - size, -slide)
+    return [TimeWindow(start, start + size) for start in starts]
 
 
 def _check_sliding(name: str, size: int, slide: int, offset: int) -> None:
@@ -395,7 +396,8 @@ class GlobalWindows(WindowAssigner):
     def create() -> "GlobalWindows":
         return GlobalWindows()
 
-    def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[GlobalWindow]:
+    def assign_windows(self, element: Any, timestamp: int | None,
+                       context: Any) -> list[GlobalWindow]:
         return [GlobalWindow.get()]
 
     def get_default_trigger(self, env: Any = None) -> Trigger:
@@ -430,7 +432,8 @@ class CountTumblingWindowAssigner(WindowAssigner):
     def of(window_size: int) -> "CountTumblingWindowAssigner":
         return CountTumblingWindowAssigner(window_size)
 
-    def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[CountWindow]:
+    def assign_windows(self, element: Any, timestamp: int | None,
+                       context: Any) -> list[CountWindow]:
         return [CountWindow(_next_count(context, self._count_descriptor) // self._window_size)]
 
     def get_default_trigger(self, env: Any = None) -> Trigger:
@@ -461,7 +464,8 @@ class CountSlidingWindowAssigner(WindowAssigner):
     def of(window_size: int, window_slide: int) -> "CountSlidingWindowAssigner":
         return CountSlidingWindowAssigner(window_size, window_slide)
 
-    def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[CountWindow]:
+    def assign_windows(self, element: Any, timestamp: int | None,
+                       context: Any) -> list[CountWindow]:
         count = _next_count(context, self._count_descriptor)
         size, slide = self._window_size, self._window_slide
         windows = []

@@ -87,7 +87,9 @@ class _StateStore(KeyedStateStore):
     def _get(self, descriptor: Any, method: str) -> Any:
         kind = _KINDS[method]
         if getattr(descriptor, "kind", None) != kind:
-            raise TypeError(f"{self._where}.{method}() needs a {kind} state descriptor, got {descriptor!r}")
+            raise TypeError(
+                f"{self._where}.{method}() needs a {kind} state descriptor, got {descriptor!r}"
+            )
         state = self._backend.get_state(descriptor)
         state.set_current_namespace(self.namespace)
         return state

@@ -144,7 +144,9 @@ class _AllProcess(InternalWindowFunction):
         self.function.clear(context)
 
 
-def internal_window_function(function: Any, all_windows: bool, method: str) -> InternalWindowFunction:
+def internal_window_function(
+    function: Any, all_windows: bool, method: str
+) -> InternalWindowFunction:
     """Adapt ``function`` (None, a window function or a process window function).
 
     Raises:

@@ -65,7 +65,9 @@ class MergingWindowSet:
                 merged_state_windows.remove(target_state_window)
             # a new window that lies inside one existing window brings no state to merge
             if not (len(merged_windows) == 1 and merged_windows[0] == merge_result):
-                merge_function(merge_result, merged_windows, target_state_window, merged_state_windows)
+                merge_function(
+                    merge_result, merged_windows, target_state_window, merged_state_windows
+                )
         if not merges or (result_window == new_window and not merged_new_window):
             mapping[result_window] = result_window
         return result_window

@@ -77,10 +77,12 @@ class Trigger(abc.ABC):
                    ctx: "Trigger.TriggerContext") -> TriggerResult: ...
 
     @abc.abstractmethod
-    def on_processing_time(self, time: int, window: Any, ctx: "Trigger.TriggerContext") -> TriggerResult: ...
+    def on_processing_time(self, time: int, window: Any,
+                           ctx: "Trigger.TriggerContext") -> TriggerResult: ...
 
     @abc.abstractmethod
-    def on_event_time(self, time: int, window: Any, ctx: "Trigger.TriggerContext") -> TriggerResult: ...
+    def on_event_time(self, time: int, window: Any,
+                      ctx: "Trigger.TriggerContext") -> TriggerResult: ...
 
     def can_merge(self) -> bool:
         """True if ``on_merge`` is implemented (required with session windows)."""
@@ -104,7 +106,8 @@ class EventTimeTrigger(Trigger):
     def create() -> "EventTimeTrigger":
         return EventTimeTrigger()
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         if window.max_timestamp() <= ctx.get_current_watermark():
             return TriggerResult.FIRE  # late but within the allowed lateness
         ctx.register_event_time_timer(window.max_timestamp())
@@ -136,7 +139,8 @@ class ProcessingTimeTrigger(Trigger):
     def create() -> "ProcessingTimeTrigger":
         return ProcessingTimeTrigger()
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         ctx.register_processing_time_timer(window.max_timestamp())
         return TriggerResult.CONTINUE
 
@@ -180,7 +184,8 @@ class ContinuousEventTimeTrigger(Trigger):
 
         return ContinuousEventTimeTrigger(to_millis(interval, "the trigger interval"))
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         if window.max_timestamp() <= ctx.get_current_watermark():
             return TriggerResult.FIRE
         ctx.register_event_time_timer(window.max_timestamp())
@@ -244,7 +249,8 @@ class ContinuousProcessingTimeTrigger(Trigger):
 
         return ContinuousProcessingTimeTrigger(to_millis(interval, "the trigger interval"))
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         fire_time = ctx.get_partitioned_state(self.state_desc)
         if fire_time.get() is None:
             now = ctx.get_current_processing_time()
@@ -300,7 +306,8 @@ class CountTrigger(Trigger):
     def of(count: int) -> "CountTrigger":
         return CountTrigger(count)
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         count = ctx.get_partitioned_state(self._count_state_descriptor)
         count.add(1)
         if count.get() >= self._count:
@@ -343,7 +350,8 @@ class PurgingTrigger(Trigger):
     def _purging(result: TriggerResult) -> TriggerResult:
         return TriggerResult.FIRE_AND_PURGE if result.is_fire() else result
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         return self._purging(self.nested_trigger.on_element(element, timestamp, window, ctx))
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
@@ -368,7 +376,8 @@ class PurgingTrigger(Trigger):
 class NeverTrigger(Trigger):
     """Never fires: the default of ``GlobalWindows``."""
 
-    def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
+    def on_element(self, element: Any, timestamp: int | None, window: Any,
+                   ctx: Any) -> TriggerResult:
         return TriggerResult.CONTINUE
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:

@@ -1,0 +1,258 @@
+"""The window operator's batch path: aligned event-time windows, without per-record
+state access.
+
+For tumbling and sliding event-time windows with the default ``EventTimeTrigger`` and
+no evictor, what the trigger does per record is known in advance: it registers a timer
+at the window's end and returns CONTINUE (unless the window's end has passed, which
+cannot happen to a record newer than the watermark). So the panes that records go to
+are *opened*: taken out of keyed state into a dict, ``open[start][key]``, and records
+are folded into that dict directly:
+
+    batch --key_of, window start--> open[start][key]        (one lookup per record)
+        a pane opened the first time: set the key, take its stored value out of state;
+        a new pane registers its end-of-window timer (and the cleanup timer with
+        allowed lateness), as EventTimeTrigger.on_element and the operator would
+        then: list append / reduce / AggregateFunction.add, into the open pane
+    flush(): put every open pane back into keyed state
+
+Most batches of a stream that is ordered by time up to a bound fall into one window,
+so the loop then needs neither a window computation nor a tuple per record.
+
+Panes stay open across batches until something else needs the state: a watermark
+(before its timers fire), a batch that takes the per-record path, a processing-time
+timer, the end of input; and, later, a checkpoint (``flush`` before the snapshot).
+Between two watermarks a pane is read and written once, however many batches touch
+it. Only a batch whose timestamps are all above the current watermark is taken; one
+with late records (or late firings) goes to the per-record path, after a flush, which
+keeps the arrival order exact.
+
+When the watermark passes window ends (with no allowed lateness) ``fire_all`` pops
+those panes and runs the window function without asking the trigger: for these windows
+the answer is always FIRE and clean up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from minicluster._functions import ReduceFunction, resolve_function
+from minicluster.operators.window.assigners import SlidingEventTimeWindows, TumblingEventTimeWindows
+from minicluster.operators.window.functions import InternalWindowFunction
+from minicluster.operators.window.triggers import EventTimeTrigger
+from minicluster.operators.window.windows import MAX_TIMESTAMP, TimeWindow
+
+if TYPE_CHECKING:
+    from minicluster.operators.window.operator import WindowOperator
+
+_WINDOW_CACHE_LIMIT = 1 << 12
+_OPEN_PANES_LIMIT = 1 << 17  # flush before more panes than this are open
+_MISSING = object()
+
+
+def aligned_batches_for(operator: WindowOperator) -> AlignedWindowBatches | None:
+    """The batch path for ``operator``, or None when its windows need the general one."""
+    assigner = operator.assigner
+    if operator.evictor is not None or type(operator.trigger) is not EventTimeTrigger:
+        return None
+    if type(assigner) is TumblingEventTimeWindows:
+        return AlignedWindowBatches(operator, assigner._size, assigner._size, assigner._offset)
+    if type(assigner) is SlidingEventTimeWindows:
+        return AlignedWindowBatches(operator, assigner._size, assigner._slide, assigner._offset)
+    return None
+
+
+class AlignedWindowBatches:
+    def __init__(self, operator: WindowOperator, size: int, slide: int, offset: int) -> None:
+        self._operator = operator
+        self._size = size
+        self._slide = slide
+        self._offset = offset
+        self._windows: dict[int, TimeWindow] = {}
+        self._open: dict[int, dict] = {}  # window start -> {key: the pane's value}
+        self._homes: dict[int, dict] = {}  # window start -> {key: (entries, entry)}
+        self._open_count = 0
+        kind, function = operator.contents.kind, operator.contents.function
+        self._kind = kind
+        self._fold = {"aggregating": self._aggregate, "reducing": self._reduce_into,
+                      "list": self._append}[kind]
+        if kind == "reducing":
+            self._reduce = resolve_function(function, ReduceFunction, "reduce")
+        elif kind == "aggregating":
+            self._create, self._add = function.create_accumulator, function.add
+        self._result = function.get_result if kind == "aggregating" else None
+        self._clears = type(operator.window_function).clear is not InternalWindowFunction.clear
+
+    # -- records -----------------------------------------------------------------------
+
+    def process(self, values: list, timestamps: list) -> bool:
+        """Fold a batch into the open panes; False (nothing done, everything flushed)
+        if a record is not above the watermark."""
+        if not values:
+            return True
+        lowest = min(timestamps)
+        if lowest <= self._operator.timers.current_watermark:
+            self.flush()
+            return False
+        if self._open_count > _OPEN_PANES_LIMIT:
+            self.flush()
+        key_of, size, slide, offset = self._operator._key_of, self._size, self._slide, self._offset
+        keys = [key_of(value) for value in values]
+        if slide == size:
+            first = lowest - (lowest - offset) % size
+            if max(timestamps) < first + size:  # the whole batch is in one window
+                self._fold(keys, values, None, first)
+            else:
+                self._fold(keys, values, [t - (t - offset) % size for t in timestamps], None)
+            return True
+        spread_keys, spread_values, starts = [], [], []
+        for key, value, timestamp in zip(keys, values, timestamps):
+            for start in range(timestamp - (timestamp - offset) % slide, timestamp - size, -slide):
+                spread_keys.append(key)
+                spread_values.append(value)
+                starts.append(start)
+        self._fold(spread_keys, spread_values, starts, None)
+        return True
+
+    # Each fold takes either one window start for the whole batch or a start per record
+    # (then the batch is mostly runs of one start: the open dict changes on a new one).
+
+    def _aggregate(self, keys: list, values: list, starts: list | None, start: int | None) -> None:
+        add, create, checkout = self._add, self._create, self._checkout
+        if starts is None:
+            panes = self._panes(start)
+            get = panes.get
+            for key, value in zip(keys, values):
+                accumulator = get(key, _MISSING)
+                if accumulator is _MISSING:
+                    accumulator = checkout(key, start)
+                    if accumulator is None:
+                        accumulator = create()
+                panes[key] = add(value, accumulator)
+            return
+        current = None
+        for key, value, start in zip(keys, values, starts):
+            if start != current:
+                current = start
+                panes = self._panes(start)
+                get = panes.get
+            accumulator = get(key, _MISSING)
+            if accumulator is _MISSING:
+                accumulator = checkout(key, start)
+                if accumulator is None:
+                    accumulator = create()
+            panes[key] = add(value, accumulator)
+
+    def _reduce_into(self, keys: list, values: list, starts: list | None,
+                     start: int | None) -> None:
+        reduce, checkout = self._reduce, self._checkout
+        if starts is None:
+            panes = self._panes(start)
+            get = panes.get
+            for key, value in zip(keys, values):
+                current = get(key, _MISSING)
+                if current is _MISSING:
+                    current = checkout(key, start)
+                panes[key] = value if current is None else reduce(current, value)
+            return
+        current_start = None
+        for key, value, start in zip(keys, values, starts):
+            if start != current_start:
+                current_start = start
+                panes = self._panes(start)
+                get = panes.get
+            current = get(key, _MISSING)
+            if current is _MISSING:
+                current = checkout(key, start)
+            panes[key] = value if current is None else reduce(current, value)
+
+    def _append(self, keys: list, values: list, starts: list | None, start: int | None) -> None:
+        checkout = self._checkout
+        if starts is None:
+            starts = [start] * len(keys)
+        current_start = None
+        for key, value, start in zip(keys, values, starts):
+            if start != current_start:
+                current_start = start
+                panes = self._panes(start)
+                get = panes.get
+            elements = get(key)
+            if elements is None:
+                elements = checkout(key, start)
+                if elements is None:
+                    elements = []
+                panes[key] = elements
+            elements.append(value)
+
+    def _panes(self, start: int) -> dict:
+        panes = self._open.get(start)
+        if panes is None:
+            panes = self._open[start] = {}
+            self._homes[start] = {}
+        return panes
+
+    def _checkout(self, key: Any, start: int) -> Any:
+        """Open the pane of ``key`` in the window at ``start``: its stored value (None
+        for a new pane, whose timers are registered now)."""
+        operator = self._operator
+        window = self._windows.get(start)
+        if window is None:
+            if len(self._windows) > _WINDOW_CACHE_LIMIT:
+                self._windows.clear()
+            window = self._windows[start] = TimeWindow(start, start + self._size)
+        operator.backend.set_current_key(key)
+        entries = operator._pane.current_group_entries()
+        entry = (key, window)
+        self._homes[start][key] = (entries, entry)
+        self._open_count += 1
+        stored = entries.get(entry)
+        if stored is None:
+            end = start + self._size - 1
+            register = operator.timers.register_event_time_timer
+            register(end, window)
+            cleanup = min(end + operator.allowed_lateness, MAX_TIMESTAMP)
+            if cleanup != end and cleanup != MAX_TIMESTAMP:
+                register(cleanup, window)
+        return stored
+
+    def flush(self) -> None:
+        """Put the open panes back into keyed state."""
+        if not self._open_count:
+            return
+        homes = self._homes
+        for start, panes in self._open.items():
+            start_homes = homes[start]
+            for key, value in panes.items():
+                entries, entry = start_homes[key]
+                entries[entry] = value
+        self._open.clear()
+        homes.clear()
+        self._open_count = 0
+
+    # -- firing ------------------------------------------------------------------------
+
+    def fire_all(self, due: list[tuple[int, Any, TimeWindow]]) -> None:
+        """Emit the panes whose end-of-window timers are ``due``; the open panes were
+        flushed before."""
+        operator = self._operator
+        set_key = operator.backend.set_current_key
+        entries_of = operator._pane.current_group_entries
+        process = operator.window_function.process
+        emit_all = operator.emitter.emit_all
+        ctx = operator._function_ctx
+        kind, result, clears = self._kind, self._result, self._clears
+        for _, key, window in due:
+            set_key(key)
+            stored = entries_of().pop((key, window), None)
+            ctx._window = window
+            if stored is not None:
+                if kind == "list":
+                    inputs = stored
+                elif result is not None:
+                    inputs = [result(stored)]
+                else:
+                    inputs = [stored]
+                produced = process(key, window, ctx, inputs)
+                if produced is not None:
+                    emit_all(produced, window[1] - 1)
+            if clears:
+                operator.window_function.clear(window, ctx)
