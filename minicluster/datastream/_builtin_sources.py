@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
+_CHUNK_BYTES = 1 << 20
+
 
 class CollectionSource:
     """The elements of a collection, in order (non-parallel, as in Flink)."""
@@ -23,7 +25,8 @@ class TextFileSource:
 
     Subtask i reads the byte range ``[size*i/p, size*(i+1)/p)``; a line belongs to the
     range in which it starts, so each line is read exactly once whatever the
-    parallelism.
+    parallelism. The range is read in 1 MiB chunks that are split and decoded whole
+    (a chunk is cut at its last newline, so no line or UTF-8 sequence is split).
     """
 
     def __init__(self, path: str, encoding: str = "utf-8") -> None:
@@ -33,25 +36,49 @@ class TextFileSource:
         self.encoding = encoding
 
     def create_batches(self, subtask_index: int, parallelism: int, batch_size: int) -> Iterator[list[str]]:
+        pending: list[str] = []
+        for lines in self._lines(subtask_index, parallelism):
+            pending.extend(lines)
+            while len(pending) >= batch_size:
+                yield pending[:batch_size]
+                pending = pending[batch_size:]
+        if pending:
+            yield pending
+
+    def _lines(self, subtask_index: int, parallelism: int) -> Iterator[list[str]]:
         size = os.path.getsize(self.path)
         start = size * subtask_index // parallelism
         end = size * (subtask_index + 1) // parallelism
-        encoding = self.encoding
         with open(self.path, "rb") as file:
             if start > 0:
                 file.seek(start - 1)
                 if file.read(1) != b"\n":
                     file.readline()  # the line that started before our range is not ours
-            batch: list[str] = []
-            position = file.tell()
-            while position < end:
-                raw = file.readline()
-                if not raw:
-                    break
-                position += len(raw)
-                batch.append(raw.decode(encoding).rstrip("\r\n"))
-                if len(batch) >= batch_size:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
+            position = file.tell()  # file offset of data[0], always a line start
+            if position >= end:
+                return  # our range lies inside a line that started before it
+            data = b""
+            while True:
+                chunk = file.read(_CHUNK_BYTES)
+                if not chunk:  # end of file: what is left is a last line without "\n"
+                    if data:
+                        yield self._decode(data)
+                    return
+                data += chunk
+                # Our last line is the one holding byte end-1: it ends at the first
+                # newline at or after that byte.
+                cut = data.find(b"\n", max(0, end - 1 - position))
+                if cut >= 0:
+                    yield self._decode(data[:cut])
+                    return
+                last = data.rfind(b"\n")
+                if last >= 0:  # every line before it starts before end-1: ours
+                    yield self._decode(data[:last])
+                    position += last + 1
+                    data = data[last + 1 :]
+
+    def _decode(self, block: bytes) -> list[str]:
+        lines = block.decode(self.encoding).split("\n")
+        if "\r" in lines[-1] or b"\r" in block:
+            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+        return lines

@@ -81,6 +81,10 @@ class AlignedWindowBatches:
             self._create, self._add = function.create_accumulator, function.add
         self._result = function.get_result if kind == "aggregating" else None
         self._clears = type(operator.window_function).clear is not InternalWindowFunction.clear
+        self._lateness = operator.allowed_lateness
+        self._set_key = operator.backend.set_current_key
+        self._entries_of = operator._pane.current_group_entries
+        self._register = operator.timers.register_event_time_timer
 
     # -- records -----------------------------------------------------------------------
 
@@ -118,6 +122,7 @@ class AlignedWindowBatches:
 
     def _aggregate(self, keys: list, values: list, starts: list | None, start: int | None) -> None:
         add, create, checkout = self._add, self._create, self._checkout
+        # an accumulator updated in place comes back as the same object: no store then
         if starts is None:
             panes = self._panes(start)
             get = panes.get
@@ -127,7 +132,10 @@ class AlignedWindowBatches:
                     accumulator = checkout(key, start)
                     if accumulator is None:
                         accumulator = create()
-                panes[key] = add(value, accumulator)
+                    panes[key] = accumulator
+                updated = add(value, accumulator)
+                if updated is not accumulator:
+                    panes[key] = updated
             return
         current = None
         for key, value, start in zip(keys, values, starts):
@@ -140,7 +148,10 @@ class AlignedWindowBatches:
                 accumulator = checkout(key, start)
                 if accumulator is None:
                     accumulator = create()
-            panes[key] = add(value, accumulator)
+                panes[key] = accumulator
+            updated = add(value, accumulator)
+            if updated is not accumulator:
+                panes[key] = updated
 
     def _reduce_into(self, keys: list, values: list, starts: list | None,
                      start: int | None) -> None:
@@ -193,25 +204,24 @@ class AlignedWindowBatches:
     def _checkout(self, key: Any, start: int) -> Any:
         """Open the pane of ``key`` in the window at ``start``: its stored value (None
         for a new pane, whose timers are registered now)."""
-        operator = self._operator
         window = self._windows.get(start)
         if window is None:
             if len(self._windows) > _WINDOW_CACHE_LIMIT:
                 self._windows.clear()
             window = self._windows[start] = TimeWindow(start, start + self._size)
-        operator.backend.set_current_key(key)
-        entries = operator._pane.current_group_entries()
+        self._set_key(key)
+        entries = self._entries_of()
         entry = (key, window)
         self._homes[start][key] = (entries, entry)
         self._open_count += 1
         stored = entries.get(entry)
         if stored is None:
             end = start + self._size - 1
-            register = operator.timers.register_event_time_timer
-            register(end, window)
-            cleanup = min(end + operator.allowed_lateness, MAX_TIMESTAMP)
-            if cleanup != end and cleanup != MAX_TIMESTAMP:
-                register(cleanup, window)
+            self._register(end, window)
+            if self._lateness:
+                cleanup = min(end + self._lateness, MAX_TIMESTAMP)
+                if cleanup != MAX_TIMESTAMP:
+                    self._register(cleanup, window)
         return stored
 
     def flush(self) -> None:
