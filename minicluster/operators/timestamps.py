@@ -19,6 +19,7 @@ from minicluster.common.watermark_strategy import (
     Watermark,
     WatermarkOutput,
     WatermarkStrategy,
+    _CallableAssigner,
 )
 from minicluster.network.events import MAX_WATERMARK, MIN_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
@@ -48,7 +49,12 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
     def open(self, ctx: OperatorContext) -> None:
         self._generator = self.strategy.create_watermark_generator()
         assigner = self.strategy.create_timestamp_assigner()
-        self._extract = None if assigner is None else assigner.extract_timestamp
+        if assigner is None:
+            self._extract = None
+        elif isinstance(assigner, _CallableAssigner):
+            self._extract = assigner.function  # a lambda: call it directly, once per record
+        else:
+            self._extract = assigner.extract_timestamp
         self._interval_ms = parse_interval_ms(ctx.config.get("pipeline.auto-watermark-interval"))
         self._last_periodic = time.monotonic()
         self._watermark = MIN_WATERMARK
