@@ -228,6 +228,29 @@ class ProcessJoinFunction(Function):
     def process_element(self, left: Any, right: Any, ctx: Any) -> Iterable[Any] | None: ...
 
 
+class JoinFunction(Function):
+    """A window join's function: ``join(value1, value2)`` for every pair of one key and
+    one window."""
+
+    @abc.abstractmethod
+    def join(self, value1: Any, value2: Any) -> Any: ...
+
+
+class FlatJoinFunction(Function):
+    """Like ``JoinFunction`` but returns or yields any number of outputs per pair."""
+
+    @abc.abstractmethod
+    def join(self, value1: Any, value2: Any) -> Iterable[Any] | None: ...
+
+
+class CoGroupFunction(Function):
+    """``co_group(first, second)``: both sides' elements of one key and one window
+    (either may be empty); returns or yields the outputs."""
+
+    @abc.abstractmethod
+    def co_group(self, first: list, second: list) -> Iterable[Any] | None: ...
+
+
 def resolve_function(function: object, kind: type[Function], method: str) -> Callable:
     """The per-record callable for ``function``: its ``method`` if it is a ``kind``,
     else the callable itself.
@@ -559,9 +582,12 @@ __all__ = [
     "CoFlatMapFunction",
     "CoMapFunction",
     "CoProcessFunction",
+    "CoGroupFunction",
     "FilterFunction",
+    "FlatJoinFunction",
     "FlatMapFunction",
     "Function",
+    "JoinFunction",
     "KeySelector",
     "KeyedBroadcastProcessFunction",
     "KeyedCoProcessFunction",

@@ -204,6 +204,18 @@ class DataStream(_OperatorSettings):
             inputs.extend(stream._inputs)
         return DataStream(self._env, None, tuple(inputs))
 
+    def join(self, other: DataStream) -> Any:
+        """A window join: ``join(other).where(k1).equal_to(k2).window(w).apply(f)``."""
+        from minicluster.datastream.window_join import joined
+
+        return joined(self, other)
+
+    def co_group(self, other: DataStream) -> Any:
+        """A window co-group: ``co_group(other).where(k1).equal_to(k2).window(w).apply(f)``."""
+        from minicluster.datastream.window_join import co_grouped
+
+        return co_grouped(self, other)
+
     def key_by(self, key_selector: Callable | KeySelector, key_type: Any = None) -> KeyedStream:
         resolve_function(key_selector, KeySelector, "get_key")
         return KeyedStream(self, key_selector)
