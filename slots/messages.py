@@ -1,8 +1,9 @@
 """Messages between the supervisor (JobManager) and the TaskManagers.
 
     supervisor ROUTER  ipc://<run>/jobmanager.ctl  <--DEALER-- TaskManager i
-      -> Deploy, Start, Cancel, Release, Shutdown, CollectCredit
-      <- Registered, Deployed, TaskFinished, TaskFailed, Output, Collected, Cancelled
+      -> Deploy, Start, Cancel, Release, Shutdown, CollectCredit, AssignSplit
+      <- Registered, Deployed, TaskFinished, TaskFailed, Output, Collected, Cancelled,
+         RequestSplit
 
 A job starts in two phases (Deploy to every TaskManager, then Start once all have
 answered Deployed) so no data reaches a TaskManager before its channels exist.
@@ -90,6 +91,26 @@ class CollectCredit:
     job_seq: int
     channel_id: int
     credit: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSplit:
+    """A split source subtask has nothing left to read and asks for the next split."""
+
+    job_seq: int
+    vertex_id: int
+    subtask_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssignSplit:
+    """The split enumerator's answer to a ``RequestSplit``: a split, or None when
+    there are no more (the reader then finishes)."""
+
+    job_seq: int
+    vertex_id: int
+    subtask_index: int
+    split: object | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ class TaskEnvironment:
     data_plane: DataPlane
     open_client_channel: Callable[[], OutputChannel]
     initial_credit: int
+    #: ``(vertex_id, subtask_index)``: ask the job's split enumerator for a split; the
+    #: answer comes back through ``Invokable.add_split``.
+    request_split: Callable[[int, int], None]
 
 
 class Invokable(Protocol):
@@ -43,6 +46,10 @@ class Invokable(Protocol):
 
     def step(self) -> None:
         """Process one batch; never blocks."""
+        ...
+
+    def add_split(self, split: object) -> None:
+        """The supervisor answered this (source) task's split request; None: no more."""
         ...
 
     def has_pending_output(self) -> bool:

@@ -4,11 +4,13 @@
                                                          |   run every runnable task
     peers --DATA/EVENT/CREDIT--> inbox PULL -------------+-> one batch each, flush
                                                          |   stdout, poll (block only
-    task output, failures, results <--- control DEALER <-+   when nothing can run)
+    task output, failures, results, <-- control DEALER <-+   when nothing can run)
+    split requests (RequestSplit)
 
-A task that has no input, or whose output waits for credit, is simply skipped: the
-loop never blocks on a send, and blocks on ``poll`` only when no task can move, until
-a message (data, credit or control) arrives.
+A task that has no input, whose output waits for credit, or (a split source) whose
+request for a split is unanswered, is simply skipped: the loop never blocks on a
+send, and blocks on ``poll`` only when no task can move, until a message (data,
+credit or control, such as the ``AssignSplit`` answer) arrives.
 
 The process is forked by the supervisor *before* it creates any ZeroMQ context or
 thread; everything here is created after the fork. Ctrl-C reaches the whole process
@@ -245,6 +247,13 @@ class TaskManager:
                 self._deploy(message)
             elif isinstance(message, msg.Start):
                 self._start(message.job_seq)
+            elif isinstance(message, msg.AssignSplit):
+                if message.job_seq == self.job_seq:
+                    for task in self.tasks:
+                        if (task.vertex_id, task.subtask_index) == (
+                            message.vertex_id, message.subtask_index,
+                        ):
+                            task.add_split(message.split)
             elif isinstance(message, msg.CollectCredit):
                 if message.job_seq == self.job_seq:
                     self.client_channels[message.channel_id].add_credit(message.credit)
@@ -270,6 +279,7 @@ class TaskManager:
             data_plane=self.data_plane,
             open_client_channel=self._open_client_channel,
             initial_credit=self.config.initial_credit,
+            request_split=self._request_split,
         )
         deployment = pickle.loads(message.payload)
         self.tasks = deployment.create_tasks(env)
@@ -286,6 +296,9 @@ class TaskManager:
             except BaseException as error:
                 self._fail(task, error)
                 return
+
+    def _request_split(self, vertex_id: int, subtask_index: int) -> None:
+        self._send(msg.RequestSplit(self.job_seq, vertex_id, subtask_index))
 
     def _open_client_channel(self) -> OutputChannel:
         """A channel to the client (``execute_and_collect``), bounded by credit."""

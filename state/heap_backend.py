@@ -132,6 +132,16 @@ class KeyedState:
         state keeps: the value, the list, the accumulator (wrapped only with TTL)."""
         return self._entries()
 
+    def entries_of_key(self, key: Any) -> dict:
+        """``set_current_key(key)`` then ``current_group_entries()``, in one call (for
+        the window operator's batch path, which switches keys at every pane)."""
+        backend = self.backend
+        backend.set_current_key(key)
+        group = self._table.get(backend.current_group)
+        if group is None:
+            group = self._table[backend.current_group] = {}
+        return group
+
     def _entry_key(self) -> tuple:
         return (self.backend.current_key, self.namespace)
 

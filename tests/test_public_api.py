@@ -16,10 +16,12 @@ PUBLIC_MODULES = [
     "minicluster.datastream.functions",
     "minicluster.datastream.connectors",
     "minicluster.datastream.connectors.number_seq",
+    "minicluster.datastream.connectors.file_system",
     "minicluster.datastream.state",
     "minicluster.datastream.window",
     "minicluster.datastream.output_tag",
     "minicluster.common",
+    "minicluster.common.serialization",
     "minicluster.network",
     "minicluster.state",
     "minicluster.testing",
@@ -121,6 +123,19 @@ PYFLINK_IMPORTS = [
     ("minicluster.datastream.window", "TimeWindow"),
     ("minicluster.common.watermark_strategy", "TimestampAssigner"),
     ("minicluster.common", "WatermarkStrategy"),
+    # files (pyflink.datastream.connectors[.file_system], pyflink.common[.serialization])
+    *[
+        (module, name)
+        for module in (
+            "minicluster.datastream.connectors", "minicluster.datastream.connectors.file_system",
+        )
+        for name in (
+            "FileSource", "StreamFormat", "FileSink", "OutputFileConfig", "RollingPolicy",
+            "BucketAssigner",
+        )
+    ],
+    ("minicluster.common", "Encoder"),
+    ("minicluster.common.serialization", "Encoder"),
 ]
 
 

@@ -12,10 +12,13 @@ Key classes:
     - :class:`WatermarkStrategy`, :class:`TimestampAssigner`,
       :class:`WatermarkGenerator`: where event time comes from and how it advances.
     - :class:`JobExecutionResult`: what ``execute()`` returns.
+    - :class:`Encoder`: how a row-format ``FileSink`` writes a record
+      (``Encoder.simple_string_encoder()``).
 """
 
 from minicluster.common.configuration import ConfigOption, Configuration
 from minicluster.common.row import Row, RowKind
+from minicluster.common.serialization import Encoder
 from minicluster.common.time import Duration, Time
 from minicluster.common.typeinfo import Types, TypeInformation
 from minicluster.common.watermark_strategy import (
@@ -31,6 +34,7 @@ __all__ = [
     "ConfigOption",
     "Configuration",
     "Duration",
+    "Encoder",
     "JobExecutionResult",
     "Row",
     "RowKind",

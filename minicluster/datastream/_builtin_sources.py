@@ -1,9 +1,10 @@
-"""Sources behind ``from_collection`` and ``read_text_file``."""
+"""Sources behind ``from_collection`` and ``read_text_file``, and the line reader that
+``read_text_file`` and ``FileSource`` share."""
 
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from typing import Iterable, Iterator
 
 _CHUNK_BYTES = 1 << 20
 
@@ -23,10 +24,10 @@ class CollectionSource:
 class TextFileSource:
     """The lines of a text file, without line terminators, read in parallel.
 
-    Subtask i reads the byte range ``[size*i/p, size*(i+1)/p)``; a line belongs to the
-    range in which it starts, so each line is read exactly once whatever the
-    parallelism. The range is read in 1 MiB chunks that are split and decoded whole
-    (a chunk is cut at its last newline, so no line or UTF-8 sequence is split).
+    Subtask i reads the byte range ``[size*i/p, size*(i+1)/p)`` with ``read_lines``, so
+    each line is read exactly once whatever the parallelism. (``FileSource`` cuts
+    files into byte-range splits that are handed out on demand instead; it reads each
+    split with the same ``read_lines``.)
     """
 
     def __init__(self, path: str, encoding: str = "utf-8") -> None:
@@ -36,49 +37,64 @@ class TextFileSource:
         self.encoding = encoding
 
     def create_batches(self, subtask_index: int, parallelism: int, batch_size: int) -> Iterator[list[str]]:
-        pending: list[str] = []
-        for lines in self._lines(subtask_index, parallelism):
-            pending.extend(lines)
-            while len(pending) >= batch_size:
-                yield pending[:batch_size]
-                pending = pending[batch_size:]
-        if pending:
-            yield pending
-
-    def _lines(self, subtask_index: int, parallelism: int) -> Iterator[list[str]]:
         size = os.path.getsize(self.path)
         start = size * subtask_index // parallelism
         end = size * (subtask_index + 1) // parallelism
-        with open(self.path, "rb") as file:
-            if start > 0:
-                file.seek(start - 1)
-                if file.read(1) != b"\n":
-                    file.readline()  # the line that started before our range is not ours
-            position = file.tell()  # file offset of data[0], always a line start
-            if position >= end:
-                return  # our range lies inside a line that started before it
-            data = b""
-            while True:
-                chunk = file.read(_CHUNK_BYTES)
-                if not chunk:  # end of file: what is left is a last line without "\n"
-                    if data:
-                        yield self._decode(data)
-                    return
-                data += chunk
-                # Our last line is the one holding byte end-1: it ends at the first
-                # newline at or after that byte.
-                cut = data.find(b"\n", max(0, end - 1 - position))
-                if cut >= 0:
-                    yield self._decode(data[:cut])
-                    return
-                last = data.rfind(b"\n")
-                if last >= 0:  # every line before it starts before end-1: ours
-                    yield self._decode(data[:last])
-                    position += last + 1
-                    data = data[last + 1 :]
+        return in_batches(read_lines(self.path, start, end, self.encoding), batch_size)
 
-    def _decode(self, block: bytes) -> list[str]:
-        lines = block.decode(self.encoding).split("\n")
-        if "\r" in lines[-1] or b"\r" in block:
-            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-        return lines
+
+def in_batches(blocks: Iterable[list], batch_size: int) -> Iterator[list]:
+    """Re-cut lists of any length into lists of ``batch_size`` (the last one shorter)."""
+    pending: list = []
+    for block in blocks:
+        pending.extend(block)
+        while len(pending) >= batch_size:
+            yield pending[:batch_size]
+            pending = pending[batch_size:]
+    if pending:
+        yield pending
+
+
+def read_lines(path: str, start: int, end: int, encoding: str) -> Iterator[list[str]]:
+    """The lines that start in the byte range ``[start, end)`` of a file, without
+    their terminators (``\n``, or ``\r\n``), one list per chunk read.
+
+    A line belongs to the range in which it starts, so ranges that tile a file read
+    each of its lines exactly once. The range is read in 1 MiB chunks that are split
+    and decoded whole (a chunk is cut at its last newline, so no line or UTF-8
+    sequence is split); the encoding must write ``"\n"`` as the byte ``\n``.
+    """
+    with open(path, "rb") as file:
+        if start > 0:
+            file.seek(start - 1)
+            if file.read(1) != b"\n":
+                file.readline()  # the line that started before our range is not ours
+        position = file.tell()  # file offset of data[0], always a line start
+        if position >= end:
+            return  # our range lies inside a line that started before it
+        data = b""
+        while True:
+            chunk = file.read(_CHUNK_BYTES)
+            if not chunk:  # end of file: what is left is a last line without "\n"
+                if data:
+                    yield _decode(data, encoding)
+                return
+            data += chunk
+            # Our last line is the one holding byte end-1: it ends at the first
+            # newline at or after that byte.
+            cut = data.find(b"\n", max(0, end - 1 - position))
+            if cut >= 0:
+                yield _decode(data[:cut], encoding)
+                return
+            last = data.rfind(b"\n")
+            if last >= 0:  # every line before it starts before end-1: ours
+                yield _decode(data[:last], encoding)
+                position += last + 1
+                data = data[last + 1 :]
+
+
+def _decode(block: bytes, encoding: str) -> list[str]:
+    lines = block.decode(encoding).split("\n")
+    if b"\r" in block:
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    return lines

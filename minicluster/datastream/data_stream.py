@@ -307,7 +307,10 @@ class DataStream(_OperatorSettings):
         return self._sink("Sink: Unnamed", SinkOperator(sink_func))
 
     def sink_to(self, sink: Any) -> DataStreamSink:
-        return self._sink("Sink: Writer", SinkOperator(sink))
+        """Write to a ``Sink`` (``FileSink``); a ``SinkFunction`` or callable also works."""
+        create_writer = getattr(sink, "_create_writer_operator", None)
+        operator = create_writer() if create_writer is not None else SinkOperator(sink)
+        return self._sink("Sink: Writer", operator)
 
     def execute_and_collect(
         self, job_execution_name: str | None = None, limit: int | None = None

@@ -6,7 +6,8 @@ Configuration comes, later entries winning, from: the defaults of the process (s
 ``parallelism.default``, ``pipeline.max-parallelism``, ``taskmanager.count``,
 ``taskmanager.numberOfTaskSlots``, ``taskmanager.network.memory.buffers-per-channel``,
 ``pipeline.auto-watermark-interval`` (ms, default 200; 0: after every batch), and
-ours, ``minicluster.batch-size`` (records per source batch, default 4096).
+ours, ``minicluster.batch-size`` (records per source batch, default 4096) and
+``minicluster.source.file.split-size`` (bytes per ``FileSource`` split, default 4 MiB).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from minicluster.common.job_execution_result import JobExecutionResult
 from minicluster.common.watermark_strategy import WatermarkStrategy
 from minicluster.jobmanager.client import submit
 from minicluster.operators.sources import SourceOperator
+from minicluster.operators.split_source import SplitSourceOperator, is_split_source
 from minicluster.state.key_groups import DEFAULT_MAX_PARALLELISM
 
 if TYPE_CHECKING:
@@ -155,8 +157,9 @@ class StreamExecutionEnvironment:
         source_name: str,
         type_info: Any = None,
     ) -> "DataStream":
-        """A stream from a ``Source`` (e.g. ``NumberSequenceSource``); the strategy's
-        timestamps and watermarks are applied right behind the source (chained)."""
+        """A stream from a ``Source`` (``NumberSequenceSource``, ``FileSource``, ...);
+        the strategy's timestamps and watermarks are applied right behind the source
+        (chained)."""
         stream = self._add_source(source, source_name)
         if watermark_strategy is None:
             return stream
@@ -180,8 +183,12 @@ class StreamExecutionEnvironment:
 
         if max_parallelism is None:  # a source may be non-parallel (e.g. TestStream)
             max_parallelism = getattr(source, "max_parallelism", None)
+        # A split source (FileSource) gets its splits on demand from an enumerator.
+        operator = (
+            SplitSourceOperator(source) if is_split_source(source) else SourceOperator(source)
+        )
         node = self._add_node(
-            f"Source: {name}", SourceOperator(source), inputs=(), is_source=True,
+            f"Source: {name}", operator, inputs=(), is_source=True,
             max_allowed_parallelism=max_parallelism,
         )
         return DataStream(self, node)

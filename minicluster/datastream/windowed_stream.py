@@ -6,6 +6,12 @@ late-data side output) collect here until a window function is applied (``reduce
 ``aggregate``, ``apply``, ``process``), which adds one ``WindowOperator`` node after
 the keyed stream. ``window_all`` keys every record by the same constant
 (``NullByteKeySelector``) and runs at parallelism 1, as Flink does.
+
+``reduce`` and ``aggregate`` also pre-aggregate before the keyed exchange when that
+cannot change the results (``operators/window/preaggregation.py``): each input of the
+``key_by`` then feeds a ``Window Pre-Aggregate`` node at its own parallelism (chained
+to it), and those feed the window operator through the HASH exchange. The
+configuration ``minicluster.window.pre-aggregation: false`` turns this off.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from minicluster._functions import (
     resolve_function,
 )
 from minicluster._output_tag import OutputTag
+from minicluster.network.partitioners import ForwardPartitioner, KeyGroupStreamPartitioner
 from minicluster.operators.window.assigners import (
     MergingWindowAssigner,
     WindowAssigner,
@@ -34,6 +41,12 @@ from minicluster.operators.window.functions import (
     internal_window_function,
 )
 from minicluster.operators.window.operator import WindowOperator
+from minicluster.operators.window.preaggregation import (
+    PartialAwareKeySelector,
+    WindowPreAggregateOperator,
+    pre_aggregation_blocker,
+    pre_aggregation_enabled,
+)
 from minicluster.operators.window.triggers import Trigger
 
 if TYPE_CHECKING:
@@ -129,8 +142,12 @@ class _Windowed:
         keyed = self._keyed_stream
         assigner = self._window_assigner
         trigger = self._window_trigger or assigner.get_default_trigger(keyed._env)
+        inputs, key_selector = keyed._inputs, keyed._key_selector
+        pre_aggregated = self._pre_aggregated_inputs(trigger, contents)
+        if pre_aggregated is not None:
+            inputs, key_selector = pre_aggregated
         operator = WindowOperator(
-            keyed._key_selector,
+            key_selector,
             assigner,
             trigger,
             self._evictor,
@@ -138,13 +155,48 @@ class _Windowed:
             self._late_data_output_tag,
             contents,
             function,
+            pre_aggregated=pre_aggregated is not None,
         )
         prefix = "AllWindow" if self._all_windows else "Window"
-        node = keyed._env._add_node(f"{prefix}({operator.describe()})", operator, keyed._inputs)
+        node = keyed._env._add_node(f"{prefix}({operator.describe()})", operator, inputs)
         if self._all_windows:
             node.parallelism = 1
             node.max_allowed_parallelism = 1
         return DataStream(keyed._env, node)
+
+    def _pre_aggregated_inputs(
+        self, trigger: Trigger, contents: WindowContents
+    ) -> tuple[tuple, PartialAwareKeySelector] | None:
+        """Insert a pre-aggregator behind each input of the ``key_by`` and return the
+        window operator's inputs and key selector; None (nothing added) when disabled
+        or when it could change the results."""
+        keyed = self._keyed_stream
+        env = keyed._env
+        if not pre_aggregation_enabled(env.get_configuration()):
+            return None
+        blocker = pre_aggregation_blocker(
+            self._window_assigner, trigger, self._evictor, contents, keyed._key_selector
+        )
+        if blocker is not None or not keyed._inputs or not all(
+            isinstance(partitioner, KeyGroupStreamPartitioner)
+            for _, partitioner, *_ in keyed._inputs
+        ):
+            return None
+        key_selector = PartialAwareKeySelector(keyed._key_selector)
+        hash_partitioner = KeyGroupStreamPartitioner(key_selector.get_key)
+        inputs = []
+        for node_id, _, *side in keyed._inputs:
+            operator = WindowPreAggregateOperator(
+                keyed._key_selector, self._window_assigner, contents
+            )
+            node = env._add_node(
+                f"Window Pre-Aggregate({operator.describe()})",
+                operator,
+                ((node_id, ForwardPartitioner(), *side),),
+            )
+            node.same_parallelism_as_input = True
+            inputs.append((node.id, hash_partitioner))
+        return tuple(inputs), key_selector
 
 
 class WindowedStream(_Windowed):

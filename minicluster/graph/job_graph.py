@@ -1,6 +1,7 @@
 """StreamGraph -> JobGraph: a list of named pure passes.
 
-    resolve_parallelism  every node gets a concrete parallelism (default, limits)
+    resolve_parallelism  every node gets a concrete parallelism (default, limits; a
+                         node inserted behind one input takes that input's)
     resolve_partitioners every edge gets a partitioner (FORWARD when the parallelism
                          matches, REBALANCE otherwise; explicit FORWARD must match)
     resolve_slot_sharing every node gets a slot sharing group (inherited from inputs)
@@ -108,6 +109,15 @@ class JobGraph:
 def resolve_parallelism(graph: StreamGraph) -> dict[int, int]:
     resolved = {}
     for node in graph.topological_order():
+        if node.same_parallelism_as_input:
+            inputs = {e.source_id for e in graph.in_edges(node.id)}
+            if len(inputs) != 1:
+                raise InvalidProgramError(
+                    f"operator {node.name!r} takes its input's parallelism, so it needs "
+                    f"exactly one input node; it has {len(inputs)}"
+                )
+            resolved[node.id] = resolved[inputs.pop()]
+            continue
         parallelism = node.parallelism or graph.default_parallelism
         if node.max_allowed_parallelism is not None:
             if node.parallelism and node.parallelism > node.max_allowed_parallelism:

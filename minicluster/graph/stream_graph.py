@@ -53,6 +53,9 @@ class StreamNode:
     is_source: bool = False
     is_sink: bool = False
     max_allowed_parallelism: int | None = None  # e.g. 1 for from_collection
+    # an operator the engine inserted behind one input (the window pre-aggregation):
+    # it runs at that input's parallelism, whatever the input's setting turns out to be
+    same_parallelism_as_input: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:

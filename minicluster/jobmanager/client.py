@@ -1,7 +1,8 @@
 """Submitting a StreamGraph: compile, check slots, ship, and hand back a JobRun.
 
 Everything that can be wrong with the program itself (graph, parallelism, slots,
-unpicklable functions) is found here, before any process is forked.
+unpicklable functions, missing input files) is found here, before any process is
+forked.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from minicluster.graph.stream_graph import StreamGraph
 from minicluster.jobmanager.cluster import MiniCluster, active_cluster
 from minicluster.jobmanager.deployment import build_deployment
 from minicluster.jobmanager.job_run import JobRun
+from minicluster.jobmanager.source_coordinator import SourceCoordinator
 
 
 def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
     job_graph = compile_job_graph(graph)
+    # Split sources list their input now: a missing path fails in the client.
+    source_coordinator = SourceCoordinator.for_job(graph, job_graph, config)
     cluster = active_cluster()
     owns_cluster = cluster is None
     if cluster is None:
@@ -32,4 +36,6 @@ def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
     )
     if owns_cluster:
         cluster.start()
-    return JobRun(cluster, graph.job_name, deployment, payload, owns_cluster)
+    return JobRun(
+        cluster, graph.job_name, deployment, payload, owns_cluster, source_coordinator
+    )

@@ -4,6 +4,7 @@
     -> until every subtask reported TaskFinished:
          Output     -> written to the client's sys.stdout / sys.stderr
          Collected  -> records yielded to execute_and_collect's iterator
+         RequestSplit -> the source's split enumerator answers AssignSplit
          TaskFailed -> cancel everywhere, raise JobExecutionError (cause: the
                        user's traceback)
          TM died    -> cancel the rest, raise TaskManagerLostError
@@ -23,6 +24,7 @@ from typing import Iterator
 from minicluster.errors import JobExecutionError, RemoteTraceback, TaskManagerLostError
 from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
 from minicluster.jobmanager.deployment import Deployment
+from minicluster.jobmanager.source_coordinator import SourceCoordinator
 from minicluster.slots import messages as msg
 
 CANCEL_TIMEOUT_S = 5.0
@@ -37,8 +39,10 @@ class JobRun:
         deployment: Deployment,
         payload: bytes,
         owns_cluster: bool,
+        source_coordinator: SourceCoordinator | None = None,
     ) -> None:
         self.cluster = cluster
+        self.source_coordinator = source_coordinator or SourceCoordinator()
         self.job_name = job_name
         self.deployment = deployment
         self.payload = payload
@@ -87,6 +91,11 @@ class JobRun:
                     if message.job_seq == seq:
                         yield from pickle.loads(message.payload)
                         cluster.send(message.tm_index, msg.CollectCredit(seq, message.channel_id, 1))
+                elif isinstance(message, msg.RequestSplit):
+                    if message.job_seq == seq:
+                        subtask = (message.vertex_id, message.subtask_index)
+                        answer = self.source_coordinator.assign(message)
+                        cluster.send(self.deployment.assignment[subtask], answer)
                 elif isinstance(message, msg.TaskFinished):
                     if message.job_seq == seq:
                         remaining -= 1

@@ -101,6 +101,11 @@ class StreamOperator:
         """Event time advanced to ``watermark``: fire what is due, then pass it on."""
         self.output.emit_watermark(watermark)
 
+    def process_watermark_status(self, idle: bool) -> None:
+        """The input became idle (or active again); by default pass it on. An operator
+        that holds records back (the window pre-aggregation) emits them first."""
+        self.output.emit_watermark_status(idle)
+
     def end_input(self) -> None:
         """All inputs are exhausted (after the final watermark); emit final records."""
 

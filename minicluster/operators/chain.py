@@ -41,6 +41,13 @@ class ChainNode:
             tag_operator(error, self.name)
             raise
 
+    def process_watermark_status(self, idle: bool) -> None:
+        try:
+            self.operator.process_watermark_status(idle)
+        except BaseException as error:
+            tag_operator(error, self.name)
+            raise
+
     def end_input(self) -> None:
         try:
             self.operator.end_input()
@@ -76,12 +83,13 @@ class ChainNode:
             writer.broadcast_event(event)
 
     def emit_watermark_status(self, idle: bool) -> None:
-        """Idleness passes through operators untouched, to every writer downstream."""
+        """Idleness goes to every writer and chained operator downstream (operators
+        pass it on unless they override ``process_watermark_status``)."""
         event = IDLE if idle else ACTIVE
         for writer in self.all_writers():
             writer.broadcast_event(event)
         for child in self.all_children():
-            child.emit_watermark_status(idle)
+            child.process_watermark_status(idle)
 
     # -- structure -----------------------------------------------------------------------
 

@@ -18,6 +18,11 @@ already reached it does not emit it twice.
 
 A source may declare ``max_parallelism`` (1: non-parallel, as ``TestStream`` does); the
 environment then never runs it on more subtasks.
+
+Split sources (``FileSource``, ``operators/split_source.py``) do not know their share
+up front: when a reader has no split, ``next_batch`` returns ``REQUEST_SPLIT``, the
+task asks the supervisor's split enumerator for one, and the source is not available
+(the task is not runnable) until ``add_split`` delivers the answer.
 """
 
 from __future__ import annotations
@@ -65,6 +70,17 @@ class SourceWatermarkStatus:
 SourceItem = Union[list, SourceBatch, SourceWatermark, SourceWatermarkStatus]
 
 
+class _SplitRequest:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REQUEST_SPLIT"
+
+
+#: ``next_batch`` of a reader without a split: ask the split enumerator for one.
+REQUEST_SPLIT = _SplitRequest()
+
+
 class BoundedSource(Protocol):
     def create_batches(
         self, subtask_index: int, parallelism: int, batch_size: int
@@ -83,6 +99,15 @@ class SourceOperator(StreamOperator):
         )
         self._watermark = MIN_WATERMARK
         self._idle = False
+
+    def is_available(self) -> bool:
+        """False while the reader waits for a split (its task is then not runnable)."""
+        return True
+
+    def add_split(self, split: object) -> None:
+        raise TypeError(
+            f"{type(self.source).__name__} reads a fixed share per subtask and takes no splits"
+        )
 
     def next_batch(self) -> SourceItem | None:
         """The next non-empty batch or marker, or None at the end of this subtask's share."""

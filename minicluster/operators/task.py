@@ -2,6 +2,7 @@
 
     input channels --(one batch per step, round robin)--> chain head --> ... --> writers
     source reader  --(one batch per step)---------------/
+    split reader   --(no split left: RequestSplit, not runnable until AssignSplit)
 
 Channels are created when the task is deployed, so data that arrives before the
 supervisor's Start has somewhere to wait; user functions open on Start. A task is
@@ -11,7 +12,8 @@ Event time: every input channel remembers the last watermark it delivered. The t
 watermark is the minimum over the channels that are neither idle nor finished; when
 that minimum advances, the chain's head processes it (windows and timers fire) and
 passes it on. When every remaining channel is idle, the task tells its consumers it
-is idle too. A source ends by emitting the maximum watermark, so all event-time
+is idle too (through its chain, so an operator holding records back flushes them
+first). A source ends by emitting the maximum watermark, so all event-time
 timers downstream fire before EndOfPartition closes each channel.
 """
 
@@ -25,9 +27,7 @@ from minicluster._functions import RuntimeContext
 from minicluster.network.channels import InputChannel, OutputChannel
 from minicluster.network.codec import DATA
 from minicluster.network.events import (
-    ACTIVE,
     END_OF_PARTITION,
-    IDLE,
     MAX_WATERMARK,
     MIN_WATERMARK,
     EndOfPartition,
@@ -37,6 +37,7 @@ from minicluster.network.events import (
 from minicluster.network.record_writer import RecordWriter
 from minicluster.operators.base import OperatorContext, ProcessingTimeService, tag_operator
 from minicluster.operators.chain import ChainNode
+from minicluster.operators.sources import REQUEST_SPLIT
 from minicluster.slots.task_api import TaskEnvironment
 
 if TYPE_CHECKING:
@@ -190,11 +191,17 @@ class StreamTask:
             if channel.pending:
                 return False
         if self._source is not None:
-            return True
+            return self._source.is_available()
         for channel in self._inputs:
             if channel.queue:
                 return True
         return False
+
+    def add_split(self, split: object) -> None:
+        """The split enumerator's answer to this source subtask's request."""
+        if self._source is None or self.finished:
+            return
+        self._source.add_split(split)
 
     def has_pending_output(self) -> bool:
         return any(channel.pending for channel in self._outputs)
@@ -217,6 +224,8 @@ class StreamTask:
             if batch is None:
                 self._head.process_watermark(MAX_WATERMARK)
                 self._finish()
+            elif batch is REQUEST_SPLIT:
+                self._env.request_split(self.vertex_id, self.subtask_index)
             else:
                 self._head.push(batch, None)
             return
@@ -259,11 +268,11 @@ class StreamTask:
         if not active:
             if not self._idle and any(not c.finished for c in self._inputs):
                 self._idle = True
-                self._broadcast(IDLE)
+                self._head.process_watermark_status(True)
             return
         if self._idle:
             self._idle = False
-            self._broadcast(ACTIVE)
+            self._head.process_watermark_status(False)
         watermark = min(state.watermark for state in active)
         if watermark > self._watermark:
             self._watermark = watermark

@@ -45,6 +45,17 @@ class InternalTimerService:
     def register_event_time_timer(self, timestamp: int, namespace: Any = None) -> None:
         _add(self._event, int(timestamp), (self._backend.get_current_key(), namespace))
 
+    def event_time_timers_at(self, timestamp: int) -> dict:
+        """The ``{(key, namespace): None}`` dict of the event-time timers at
+        ``timestamp`` (created if missing): inserting into it registers a timer for any
+        key, which is how the window operator's batch path registers a batch's panes.
+        Valid until timers fire."""
+        timestamp = int(timestamp)
+        entries = self._event.get(timestamp)
+        if entries is None:
+            entries = self._event[timestamp] = {}
+        return entries
+
     def delete_event_time_timer(self, timestamp: int, namespace: Any = None) -> None:
         _remove(self._event, int(timestamp), (self._backend.get_current_key(), namespace))
 

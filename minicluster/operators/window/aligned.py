@@ -29,6 +29,12 @@ keeps the arrival order exact.
 When the watermark passes window ends (with no allowed lateness) ``fire_all`` pops
 those panes and runs the window function without asking the trigger: for these windows
 the answer is always FIRE and clean up.
+
+Behind a pre-aggregator (``preaggregation.py``) batches also hold partials, ``(PARTIAL,
+key, accumulator)`` stamped with their window's max timestamp: ``merge_partials`` merges
+them into the open panes (``AggregateFunction.merge`` or the reduce function) and
+returns the raw records for the usual path. A partial's window never ended before the
+watermark, so this is all the trigger would have done with it too.
 """
 
 from __future__ import annotations
@@ -36,8 +42,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from minicluster._functions import ReduceFunction, resolve_function
+from minicluster._output_tag import OutputTag
 from minicluster.operators.window.assigners import SlidingEventTimeWindows, TumblingEventTimeWindows
-from minicluster.operators.window.functions import InternalWindowFunction
+from minicluster.operators.window.preaggregation import PARTIAL
 from minicluster.operators.window.triggers import EventTimeTrigger
 from minicluster.operators.window.windows import MAX_TIMESTAMP, TimeWindow
 
@@ -80,11 +87,14 @@ class AlignedWindowBatches:
         elif kind == "aggregating":
             self._create, self._add = function.create_accumulator, function.add
         self._result = function.get_result if kind == "aggregating" else None
-        self._clears = type(operator.window_function).clear is not InternalWindowFunction.clear
+        self._combine = self._reduce if kind == "reducing" else getattr(function, "merge", None)
+        self._clears = operator.window_function.has_clear()
         self._lateness = operator.allowed_lateness
-        self._set_key = operator.backend.set_current_key
-        self._entries_of = operator._pane.current_group_entries
-        self._register = operator.timers.register_event_time_timer
+        self._entries_of_key = operator._pane.entries_of_key
+        self._timers_at = operator.timers.event_time_timers_at
+        # timestamp -> the timer service's dict of timers at it; valid until timers
+        # fire, and every firing comes after a flush(), which forgets them
+        self._timer_sets: dict[int, dict] = {}
 
     # -- records -----------------------------------------------------------------------
 
@@ -194,6 +204,36 @@ class AlignedWindowBatches:
                 panes[key] = elements
             elements.append(value)
 
+    def merge_partials(self, values: list, timestamps: list) -> tuple[list, list]:
+        """Merge the batch's partials into the open panes; return the other records."""
+        size, combine, checkout = self._size, self._combine, self._checkout
+        watermark = self._operator.timers.current_watermark
+        raw: list = []
+        raw_timestamps: list = []
+        current = None
+        for value, timestamp in zip(values, timestamps):
+            if value.__class__ is not tuple or len(value) != 3 or value[0] is not PARTIAL:
+                raw.append(value)
+                raw_timestamps.append(timestamp)
+                continue
+            start = timestamp + 1 - size
+            if start != current:
+                if timestamp <= watermark:
+                    raise RuntimeError(
+                        f"a pre-aggregated partial of window [{start}, {start + size}) arrived "
+                        f"after the watermark {watermark} passed its end; disable "
+                        "minicluster.window.pre-aggregation and report this"
+                    )
+                current = start
+                panes = self._panes(start)
+                get = panes.get
+            key = value[1]
+            stored = get(key, _MISSING)
+            if stored is _MISSING:
+                stored = checkout(key, start)
+            panes[key] = value[2] if stored is None else combine(stored, value[2])
+        return raw, raw_timestamps
+
     def _panes(self, start: int) -> dict:
         panes = self._open.get(start)
         if panes is None:
@@ -209,23 +249,31 @@ class AlignedWindowBatches:
             if len(self._windows) > _WINDOW_CACHE_LIMIT:
                 self._windows.clear()
             window = self._windows[start] = TimeWindow(start, start + self._size)
-        self._set_key(key)
-        entries = self._entries_of()
+        entries = self._entries_of_key(key)
         entry = (key, window)
         self._homes[start][key] = (entries, entry)
         self._open_count += 1
         stored = entries.get(entry)
         if stored is None:
             end = start + self._size - 1
-            self._register(end, window)
+            self._register(end, entry)
             if self._lateness:
                 cleanup = min(end + self._lateness, MAX_TIMESTAMP)
                 if cleanup != MAX_TIMESTAMP:
-                    self._register(cleanup, window)
+                    self._register(cleanup, entry)
         return stored
+
+    def _register(self, timestamp: int, entry: tuple) -> None:
+        """An event-time timer for (key, window) ``entry``, as
+        ``timers.register_event_time_timer`` with that key current."""
+        timers = self._timer_sets.get(timestamp)
+        if timers is None:
+            timers = self._timer_sets[timestamp] = self._timers_at(timestamp)
+        timers[entry] = None
 
     def flush(self) -> None:
         """Put the open panes back into keyed state."""
+        self._timer_sets.clear()
         if not self._open_count:
             return
         homes = self._homes
@@ -244,15 +292,14 @@ class AlignedWindowBatches:
         """Emit the panes whose end-of-window timers are ``due``; the open panes were
         flushed before."""
         operator = self._operator
-        set_key = operator.backend.set_current_key
-        entries_of = operator._pane.current_group_entries
+        entries_of_key = self._entries_of_key
         process = operator.window_function.process
-        emit_all = operator.emitter.emit_all
+        emitter = operator.emitter
+        values, timestamps, side = emitter.values, emitter.timestamps, emitter.side
         ctx = operator._function_ctx
         kind, result, clears = self._kind, self._result, self._clears
         for _, key, window in due:
-            set_key(key)
-            stored = entries_of().pop((key, window), None)
+            stored = entries_of_key(key).pop((key, window), None)
             ctx._window = window
             if stored is not None:
                 if kind == "list":
@@ -263,6 +310,12 @@ class AlignedWindowBatches:
                     inputs = [stored]
                 produced = process(key, window, ctx, inputs)
                 if produced is not None:
-                    emit_all(produced, window[1] - 1)
+                    timestamp = window[1] - 1
+                    for out in produced:  # Emitter.emit_all, inlined
+                        if type(out) is tuple and len(out) == 2 and isinstance(out[0], OutputTag):
+                            side.add(out[0], out[1], timestamp)
+                        else:
+                            values.append(out)
+                            timestamps.append(timestamp)
             if clears:
                 operator.window_function.clear(window, ctx)

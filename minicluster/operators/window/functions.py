@@ -101,6 +101,10 @@ class InternalWindowFunction:
     def clear(self, window: Any, context: Any) -> None:
         pass
 
+    def has_clear(self) -> bool:
+        """False if ``clear`` does nothing (then a fired window need not call it)."""
+        return False
+
     def describe(self) -> str:
         return type(self.function).__name__
 
@@ -130,6 +134,9 @@ class _Process(InternalWindowFunction):
     def clear(self, window: Any, context: Any) -> None:
         self.function.clear(context)
 
+    def has_clear(self) -> bool:
+        return type(self.function).clear is not ProcessWindowFunction.clear
+
 
 class _AllApply(InternalWindowFunction):
     def process(self, key: Any, window: Any, context: Any, inputs: list):
@@ -142,6 +149,9 @@ class _AllProcess(InternalWindowFunction):
 
     def clear(self, window: Any, context: Any) -> None:
         self.function.clear(context)
+
+    def has_clear(self) -> bool:
+        return type(self.function).clear is not ProcessAllWindowFunction.clear
 
 
 def internal_window_function(

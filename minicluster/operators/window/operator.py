@@ -22,13 +22,17 @@ per pane and watermark, not per record; ``flush_open_panes`` puts them back.
 With an evictor the pane keeps every element with its timestamp
 (``EvictingWindowOperator``): reduce/aggregate run when the pane fires, between
 ``evict_before`` and ``evict_after``.
+
+Behind a pre-aggregator (``pre_aggregated``, see ``preaggregation.py``) a batch mixes
+partials, each merged into its pane as the trigger sees one element, and raw records,
+which take the paths above.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from minicluster._functions import KeySelector, resolve_function
+from minicluster._functions import KeySelector, ReduceFunction, resolve_function
 from minicluster._output_tag import OutputTag
 from minicluster.operators.base import OperatorContext
 from minicluster.operators.keyed_process import KeyedOperatorBase
@@ -43,8 +47,9 @@ from minicluster.operators.window.contexts import (
 from minicluster.operators.window.evictors import Evictor, TimestampedValue
 from minicluster.operators.window.functions import InternalWindowFunction, WindowContents
 from minicluster.operators.window.merging import MergingWindowSet
+from minicluster.operators.window.preaggregation import PARTIAL
 from minicluster.operators.window.triggers import Trigger
-from minicluster.operators.window.windows import MAX_TIMESTAMP
+from minicluster.operators.window.windows import MAX_TIMESTAMP, TimeWindow
 from minicluster.state.descriptors import ValueStateDescriptor
 
 _MERGING_WINDOW_SET = ValueStateDescriptor("merging-window-set")
@@ -63,6 +68,7 @@ class WindowOperator(KeyedOperatorBase):
         late_data_output_tag: OutputTag | None,
         contents: WindowContents,
         window_function: InternalWindowFunction,
+        pre_aggregated: bool = False,
     ) -> None:
         resolve_function(key_selector, KeySelector, "get_key")
         if not isinstance(assigner, WindowAssigner):
@@ -87,6 +93,8 @@ class WindowOperator(KeyedOperatorBase):
         self.late_data_output_tag = late_data_output_tag
         self.contents = contents
         self.window_function = window_function
+        # fed by WindowPreAggregateOperators: batches hold partials too
+        self.pre_aggregated = pre_aggregated
 
     def describe(self) -> str:
         parts = [repr(self.assigner), type(self.trigger).__name__]
@@ -117,12 +125,25 @@ class WindowOperator(KeyedOperatorBase):
         # with the batch path's windows and no lateness, every timer is a window's end:
         # fire a watermark's timers at once, without asking the trigger (same result)
         self._direct_fire = self._batches is not None and self.allowed_lateness == 0
+        if self.pre_aggregated:
+            function = self.contents.function
+            self._combine = (
+                resolve_function(function, ReduceFunction, "reduce")
+                if self.contents.kind == "reducing" else function.merge
+            )
 
     # -- records ---------------------------------------------------------------------------
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         batches = self._batches
-        if batches is None or timestamps is None or not batches.process(values, timestamps):
+        if self.pre_aggregated and timestamps is not None:
+            if batches is not None:
+                values, timestamps = batches.merge_partials(values, timestamps)
+            else:
+                values, timestamps = self._merge_partials(values, timestamps)
+        if values and (
+            batches is None or timestamps is None or not batches.process(values, timestamps)
+        ):
             self.flush_open_panes()
             self._process_records(values, timestamps)
         self.emitter.flush(self.output, True)
@@ -157,6 +178,45 @@ class WindowOperator(KeyedOperatorBase):
             windows = assign(value, timestamp, assigner_ctx)
             if add(key, value, timestamp, windows) and self._is_element_late(timestamp):
                 self._late(value, timestamp)
+
+    def _merge_partials(self, values: list, timestamps: list) -> tuple[list, list]:
+        """The per-record path's ``merge_partials``: merge each partial into its pane,
+        as ``_add`` adds a record to one window; return the other records."""
+        raw: list = []
+        raw_timestamps: list = []
+        size = self.assigner._size
+        set_key, pane, trigger, ctx = (
+            self.backend.set_current_key, self._pane, self.trigger, self._trigger_ctx
+        )
+        for value, timestamp in zip(values, timestamps):
+            if value.__class__ is not tuple or len(value) != 3 or value[0] is not PARTIAL:
+                raw.append(value)
+                raw_timestamps.append(timestamp)
+                continue
+            _, key, accumulator = value
+            window = TimeWindow(timestamp + 1 - size, timestamp + 1)
+            if self._is_window_late(window):
+                raise RuntimeError(
+                    f"a pre-aggregated partial of window {window!r} arrived after the "
+                    f"watermark {self.timers.current_watermark} passed its end; disable "
+                    "minicluster.window.pre-aggregation and report this"
+                )
+            set_key(key)
+            pane.set_current_namespace(window)
+            entries = pane.current_group_entries()
+            stored = entries.get((key, window))
+            entries[(key, window)] = (
+                accumulator if stored is None else self._combine(stored, accumulator)
+            )
+            ctx.window = window
+            result = trigger.on_element(value, timestamp, window, ctx)
+            if result.is_fire() and not self._emit(key, window, window):
+                continue
+            if result.is_purge():
+                pane.set_current_namespace(window)
+                pane.clear()
+            self._register_cleanup_timer(window)
+        return raw, raw_timestamps
 
     def _add(self, key: Any, value: Any, timestamp: int | None, windows: Any) -> bool:
         """Add to each window's pane; True if every window was late (skipped)."""

@@ -1,0 +1,150 @@
+"""File splits and the static split enumerator behind ``FileSource`` (Flink's
+``FileSourceSplit`` and ``StaticFileSplitEnumerator``).
+
+    client (submit):  paths --list files--> files --cut by split size--> splits
+    supervisor:       StaticFileSplitEnumerator hands them out in order, one per
+                      RequestSplit, then None ("no more splits")
+    readers:          read the lines that start in their split's byte range
+
+Listing follows Flink's default enumerator: directories are walked recursively (each
+level in name order), and entries whose name starts with ``.`` or ``_`` are skipped
+(hidden files, ``_SUCCESS`` markers, in-progress part files of a ``FileSink``). A path
+the user names explicitly is read even if its own name starts with ``.`` or ``_``
+(Flink would skip it silently, which only ever surprises).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from dataclasses import dataclass
+
+SPLIT_SIZE_KEY = "minicluster.source.file.split-size"
+DEFAULT_SPLIT_SIZE = 4 << 20
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+_UNITS = {
+    "": 1, "b": 1, "bytes": 1,
+    "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "kibibytes": 1 << 10,
+    "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "mebibytes": 1 << 20,
+    "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "gibibytes": 1 << 30,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FileSourceSplit:
+    """The byte range ``[offset, offset + length)`` of one file.
+
+    The lines that *start* in the range belong to the split, so the splits of a file
+    together read each line exactly once.
+    """
+
+    split_id: str
+    path: str
+    offset: int
+    length: int
+
+    def __post_init__(self) -> None:
+        if self.offset < 0 or self.length < 1:
+            raise ValueError(
+                f"FileSourceSplit {self.split_id}: offset must be >= 0 and length >= 1, "
+                f"got offset={self.offset}, length={self.length}"
+            )
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+    def __repr__(self) -> str:
+        return f"FileSourceSplit({self.split_id}: {self.path} [{self.offset}, {self.end}))"
+
+
+def parse_split_size(config: dict[str, str]) -> int:
+    """``minicluster.source.file.split-size``: bytes, or Flink's memory sizes
+    (``64kb``, ``4 mb``, ``1g``; binary units)."""
+    raw = config.get(SPLIT_SIZE_KEY)
+    if raw is None:
+        return DEFAULT_SPLIT_SIZE
+    match = _SIZE.match(str(raw))
+    unit = match and _UNITS.get(match.group(2).lower())
+    if not unit or int(match.group(1)) < 1:
+        raise ValueError(
+            f"configuration {SPLIT_SIZE_KEY}={raw!r} is not a size >= 1 byte; write "
+            "bytes or a memory size such as '4mb' or '512kb'"
+        )
+    return int(match.group(1)) * unit
+
+
+def list_files(paths: tuple[str, ...]) -> list[str]:
+    """The files under ``paths``, in order: each path as given, directories walked
+    recursively in name order, hidden entries (``.``/``_``) inside them skipped.
+
+    Raises:
+        FileNotFoundError: a path does not exist (named in the message).
+    """
+    files: list[str] = []
+    for path in paths:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"FileSource: no such file or directory: {path!r}")
+        if os.path.isdir(path):
+            _walk(path, files, set())
+        else:
+            files.append(path)
+    return files
+
+
+def _walk(directory: str, files: list[str], seen: set[tuple[int, int]]) -> None:
+    status = os.stat(directory)
+    if (status.st_dev, status.st_ino) in seen:  # a symlink cycle
+        return
+    seen.add((status.st_dev, status.st_ino))
+    with os.scandir(directory) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir():
+                _walk(entry.path, files, seen)
+            elif entry.is_file():
+                files.append(entry.path)
+
+
+def create_splits(paths: tuple[str, ...], split_size: int) -> list[FileSourceSplit]:
+    """Cut every file into byte ranges of ``split_size`` (the last one shorter): a
+    non-empty file has at least one split, an empty file none."""
+    splits: list[FileSourceSplit] = []
+    for path in list_files(paths):
+        size = os.path.getsize(path)
+        for offset in range(0, size, split_size):
+            length = min(split_size, size - offset)
+            splits.append(FileSourceSplit(str(len(splits)), path, offset, length))
+    return splits
+
+
+class StaticFileSplitEnumerator:
+    """Hands a fixed list of splits out in order, one per request, to whichever
+    reader asks; then answers None (no more splits), and the reader finishes.
+
+    Lives in the supervisor for the whole job. ``assignments`` records who got what.
+    """
+
+    def __init__(self, splits: list[FileSourceSplit]) -> None:
+        self._remaining = deque(splits)
+        self.assignments: list[tuple[int, FileSourceSplit]] = []
+
+    def next_split(self, subtask_index: int) -> FileSourceSplit | None:
+        if not self._remaining:
+            return None
+        split = self._remaining.popleft()
+        self.assignments.append((subtask_index, split))
+        return split
+
+    @property
+    def remaining(self) -> int:
+        return len(self._remaining)
+
+    def __repr__(self) -> str:
+        return (
+            f"StaticFileSplitEnumerator({len(self.assignments)} assigned, "
+            f"{len(self._remaining)} remaining)"
+        )

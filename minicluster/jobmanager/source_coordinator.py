@@ -1,0 +1,51 @@
+"""SourceCoordinator: the split enumerators of one job, kept by the supervisor (Flink's
+``SourceCoordinator``, one per split source vertex).
+
+    submit (client, before any process):  source.create_enumerator(parallelism, config)
+        -> files listed and cut into splits; a missing path fails here
+    JobRun:  RequestSplit(job, vertex, subtask) -> enumerator.next_split(subtask)
+             -> AssignSplit(job, vertex, subtask, split | None) to that subtask's TM
+
+A split source is the head of its JobVertex (sources are never chained behind
+anything), so the vertex id names the enumerator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minicluster.graph.job_graph import JobGraph
+from minicluster.graph.stream_graph import StreamGraph
+from minicluster.slots import messages as msg
+
+
+class SourceCoordinator:
+    def __init__(self, enumerators: dict[int, Any] | None = None) -> None:
+        self.enumerators: dict[int, Any] = dict(enumerators or {})
+
+    @classmethod
+    def for_job(
+        cls, stream_graph: StreamGraph, job_graph: JobGraph, config: dict[str, str]
+    ) -> SourceCoordinator:
+        """Create the enumerator of every split source of the job (in the client)."""
+        enumerators = {}
+        for node in stream_graph.nodes.values():
+            create = getattr(node.operator, "create_split_enumerator", None)
+            if node.is_source and create is not None:
+                vertex = job_graph.vertices[job_graph.vertex_of_node[node.id]]
+                enumerators[vertex.id] = create(vertex.parallelism, config)
+        return cls(enumerators)
+
+    def assign(self, request: msg.RequestSplit) -> msg.AssignSplit:
+        """The next split for the requesting subtask, or None when none are left."""
+        enumerator = self.enumerators.get(request.vertex_id)
+        if enumerator is None:
+            raise RuntimeError(
+                f"subtask {request.subtask_index} of vertex {request.vertex_id} asked for "
+                "a split, but that vertex has no split enumerator"
+            )
+        split = enumerator.next_split(request.subtask_index)
+        return msg.AssignSplit(request.job_seq, request.vertex_id, request.subtask_index, split)
+
+    def __repr__(self) -> str:
+        return f"SourceCoordinator({self.enumerators!r})"
