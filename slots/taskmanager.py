@@ -92,14 +92,39 @@ def run_taskmanager(config: TaskManagerConfig) -> None:
     if os.getppid() != config.supervisor_pid:
         return  # the supervisor died before we could ask to follow it
     taskmanager = TaskManager(config)
+    supervisor_gone = False
     try:
         taskmanager.run()
-    except TaskManagerTerminated:
-        pass
+    except TaskManagerTerminated:  # the supervisor died (PDEATHSIG) or we were killed
+        supervisor_gone = True
     finally:
-        taskmanager.close()
-        if os.getppid() != config.supervisor_pid:
-            shutil.rmtree(config.runtime_dir, ignore_errors=True)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not abort cleanup
+        try:
+            taskmanager.close()
+        finally:
+            if supervisor_gone or os.getppid() != config.supervisor_pid:
+                shutil.rmtree(config.runtime_dir, ignore_errors=True)
+            for stream in (sys.__stdout__, sys.__stderr__):
+                stream.flush()
+    # Leave now: multiprocessing's own exit handling would run Python code again, where
+    # a late signal could interrupt it; everything is cleaned up.
+    os._exit(0)
+
+
+def _failure(job_seq: int, task_name: str, operator: str, subtask_index: int,
+             parallelism: int, tm_index: int, error: BaseException) -> msg.TaskFailed:
+    """The report of ``error``, naming the operator that raised it if the chain said."""
+    return msg.TaskFailed(
+        job_seq=job_seq,
+        task_name=task_name,
+        operator_name=getattr(error, "_minicluster_operator", None) or operator,
+        subtask_index=subtask_index,
+        parallelism=parallelism,
+        tm_index=tm_index,
+        error_type=type(error).__name__,
+        message=str(error),
+        traceback="".join(traceback.format_exception(error)),
+    )
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -210,26 +235,19 @@ class TaskManager:
         return True
 
     def _fail(self, task: Invokable, error: BaseException) -> None:
-        operator = getattr(error, "_minicluster_operator", None) or task.current_operator
-        self._send(
-            msg.TaskFailed(
-                job_seq=self.job_seq,
-                task_name=task.name,
-                operator_name=operator,
-                subtask_index=task.subtask_index,
-                parallelism=task.parallelism,
-                tm_index=self.config.tm_index,
-                error_type=type(error).__name__,
-                message=str(error),
-                traceback="".join(traceback.format_exception(error)),
-            )
-        )
+        self._send(_failure(self.job_seq, task.name, task.current_operator, task.subtask_index,
+                            task.parallelism, self.config.tm_index, error))
         self._drop_tasks()
 
     def _drop_tasks(self) -> None:
+        global _stepping
         for task in self.tasks:
             try:
-                task.close()
+                _stepping = True  # user close() code: a cancel may interrupt it
+                try:
+                    task.close()
+                finally:
+                    _stepping = False
             except TaskManagerTerminated:
                 raise
             except BaseException:  # closing after a failure must not mask the failure
@@ -281,20 +299,31 @@ class TaskManager:
             initial_credit=self.config.initial_credit,
             request_split=self._request_split,
         )
-        deployment = pickle.loads(message.payload)
-        self.tasks = deployment.create_tasks(env)
+        global _stepping
+        try:  # unpickling runs user code (key selectors, partitioners): guard it
+            _stepping = True
+            try:
+                deployment = pickle.loads(message.payload)
+                self.tasks = deployment.create_tasks(env)
+            finally:
+                _stepping = False
+        except TaskInterrupted:
+            self.tasks = []
+            return
+        except TaskManagerTerminated:
+            raise
+        except BaseException as error:
+            self.tasks = []
+            self._send(_failure(self.job_seq, "(deployment)", "(deployment)", -1, 0,
+                                self.config.tm_index, error))
+            return
         self._send(msg.Deployed(message.job_seq, self.config.tm_index, len(self.tasks)))
 
     def _start(self, job_seq: int) -> None:
         if job_seq != self.job_seq:
             return
         for task in self.tasks:
-            try:
-                task.open()
-            except TaskManagerTerminated:
-                raise
-            except BaseException as error:
-                self._fail(task, error)
+            if not self._guarded(task, task.open):
                 return
 
     def _request_split(self, vertex_id: int, subtask_index: int) -> None:

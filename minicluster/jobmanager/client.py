@@ -34,8 +34,6 @@ def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
         batch_size,
         config,
     )
-    if owns_cluster:
-        cluster.start()
     return JobRun(
         cluster, graph.job_name, deployment, payload, owns_cluster, source_coordinator
     )

@@ -20,6 +20,7 @@ and stops one) or kept running and reused by every job submitted while it is act
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import os
@@ -138,6 +139,7 @@ class MiniCluster:
         if self.runtime_dir is not None:
             raise ClusterError("the cluster is already started")
         self.runtime_dir = tempfile.mkdtemp(prefix="minicluster-")  # mode 0700
+        atexit.register(self.stop)  # a script that never stops its cluster still cleans up
         try:
             for index in range(self.taskmanager_count):
                 self._fork_taskmanager(index)
@@ -165,8 +167,13 @@ class MiniCluster:
             supervisor_pid=os.getpid(),
             initial_credit=self.buffers_per_channel,
         )
+        # daemon: if the client exits without stop(), multiprocessing terminates the
+        # TaskManagers instead of waiting for them forever.
         process = _FORK.Process(
-            target=run_taskmanager, args=(config,), name=f"minicluster-TaskManager-{index}"
+            target=run_taskmanager,
+            args=(config,),
+            name=f"minicluster-TaskManager-{index}",
+            daemon=True,
         )
         process.start()
         self._processes.append(process)
@@ -190,6 +197,7 @@ class MiniCluster:
 
     def stop(self) -> None:
         """Shut every TaskManager down, then remove the runtime folder. Idempotent."""
+        atexit.unregister(self.stop)
         if self._router is not None:
             for routing_id in self._routing_ids.values():
                 with contextlib.suppress(zmq.ZMQError):
@@ -224,14 +232,18 @@ class MiniCluster:
 
     @contextlib.contextmanager
     def activate(self) -> Iterator["MiniCluster"]:
-        """Make ``env.execute()`` submit to this cluster inside the ``with`` block."""
-        if self.runtime_dir is None:
+        """Make ``env.execute()`` submit to this cluster inside the ``with`` block; a
+        cluster that ``activate`` had to start is stopped again at the end."""
+        started_here = self.runtime_dir is None
+        if started_here:
             self.start()
         _ACTIVE.append(self)
         try:
             yield self
         finally:
             _ACTIVE.remove(self)
+            if started_here:
+                self.stop()
 
     # -- messaging (used by JobRun) -----------------------------------------------
 
@@ -277,21 +289,27 @@ class MiniCluster:
         """
         timeout = None if timeout_s is None else max(0, int(timeout_s * 1000))
         events = dict(self._poller.poll(timeout))
+        messages = self._drain_router() if self._router in events else []
         for index, sentinel in list(self._sentinels.items()):
             if sentinel in events:
+                # What the TaskManager sent before it died (its output, its failure)
+                # is delivered first; the death comes with the next receive.
+                if messages:
+                    return messages
                 self._on_taskmanager_death(index)
-        messages = []
-        if self._router in events:
-            while True:
-                try:
-                    routing_id, frame = self._router.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                message = pickle.loads(frame)
-                if isinstance(message, msg.Registered):
-                    self._routing_ids[message.tm_index] = routing_id
-                messages.append(message)
         return messages
+
+    def _drain_router(self) -> list[object]:
+        messages = []
+        while True:
+            try:
+                routing_id, frame = self._router.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return messages
+            message = pickle.loads(frame)
+            if isinstance(message, msg.Registered):
+                self._routing_ids[message.tm_index] = routing_id
+            messages.append(message)
 
     def _on_taskmanager_death(self, index: int) -> None:
         process = self._processes[index]

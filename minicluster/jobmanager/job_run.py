@@ -54,7 +54,18 @@ class JobRun:
         """Run the job; yields the records of its collect sinks as they arrive."""
         cluster = self.cluster
         started = time.monotonic()
-        self.job_seq = cluster.begin_job(self.job_name)
+        if self.owns_cluster:
+            try:  # started here, not at submit: an iterator never read leaks nothing
+                cluster.start()
+            except BaseException:
+                cluster.stop()
+                raise
+        try:
+            self.job_seq = cluster.begin_job(self.job_name)
+        except BaseException:
+            if self.owns_cluster:
+                cluster.stop()
+            raise
         try:
             yield from self._supervise()
             cluster.broadcast(msg.Release(self.job_seq))
@@ -81,6 +92,8 @@ class JobRun:
             for message in cluster.receive(None):
                 if isinstance(message, msg.Deployed) and message.job_seq == seq:
                     deployed.add(message.tm_index)
+                elif isinstance(message, msg.TaskFailed) and message.job_seq == seq:
+                    raise self._failure(message)
                 else:
                     self._handle_other(message)
         cluster.broadcast(msg.Start(seq))
@@ -106,10 +119,15 @@ class JobRun:
                     self._handle_other(message)
 
     def _failure(self, failed: msg.TaskFailed) -> JobExecutionError:
+        where = (
+            f"deploying on TaskManager {failed.tm_index} (unpickling the job's functions)"
+            if failed.subtask_index < 0
+            else f"operator {failed.operator_name!r} (subtask {failed.subtask_index + 1}/"
+            f"{failed.parallelism} of task {failed.task_name!r}, TaskManager {failed.tm_index})"
+        )
         error = JobExecutionError(
-            f"Job {self.job_name!r} failed: operator {failed.operator_name!r} (subtask "
-            f"{failed.subtask_index + 1}/{failed.parallelism} of task {failed.task_name!r}, "
-            f"TaskManager {failed.tm_index}) raised {failed.error_type}: {failed.message}",
+            f"Job {self.job_name!r} failed: {where} raised {failed.error_type}: "
+            f"{failed.message}",
             job_name=self.job_name,
             operator_name=failed.operator_name,
             subtask_index=failed.subtask_index,
