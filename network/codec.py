@@ -1,7 +1,7 @@
 """The wire format of the data plane.
 
-A message is two ZeroMQ frames: a fixed 9-byte header ``(job, channel, kind)`` and a
-payload. ``DATA`` payloads are a pickled list of records (pickle protocol 5: fast, and
+A message is one ZeroMQ frame: a fixed 9-byte header ``(job, channel, kind)``
+followed by the payload. ``DATA`` payloads are a pickled list of records (pickle protocol 5: fast, and
 out-of-band buffers are possible later); ``EVENT`` payloads a pickled control event;
 ``CREDIT`` payloads the number of batches the consumer can take.
 """
@@ -25,6 +25,15 @@ def encode_header(job_seq: int, channel_id: int, kind: int) -> bytes:
 
 def decode_header(frame: bytes) -> tuple[int, int, int]:
     return _HEADER.unpack(frame)
+
+
+HEADER_SIZE = _HEADER.size
+
+
+def split_message(frame: bytes) -> tuple[int, int, int, memoryview]:
+    """``(job, channel, kind, payload)`` of one message; the payload is not copied."""
+    job_seq, channel_id, kind = _HEADER.unpack_from(frame)
+    return job_seq, channel_id, kind, memoryview(frame)[HEADER_SIZE:]
 
 
 def encode_payload(obj: object) -> bytes:

@@ -6,8 +6,10 @@
 
 Every TaskManager binds one PULL socket (its inbox) in the cluster's private 0700
 runtime folder, which is what authenticates the data plane, and connects one PUSH
-socket to each peer's inbox. Messages are ``[header, payload]``; the header names the
-job, the channel and the kind (DATA, EVENT, CREDIT). Channels whose two ends live in
+socket to each peer's inbox. A message is one frame, a fixed header (job, channel,
+kind: DATA, EVENT or CREDIT) followed by the payload: one frame, so that a send
+interrupted by a cancel can never leave half a message on a link that outlives the
+job. Channels whose two ends live in
 the same TaskManager skip ZeroMQ and pickling entirely.
 
 Credit bounds what is in flight, so the sockets' high-water marks are lifted: a send
@@ -82,7 +84,7 @@ class DataPlane:
 
             def transport(kind: int, payload: object) -> None:
                 header = header_data if kind == codec.DATA else header_event
-                sock.send_multipart((header, dumps(payload)))
+                sock.send(header + dumps(payload))
 
         channel = OutputChannel(channel_id, initial_credit, transport)
         self._outputs[channel_id] = channel
@@ -103,7 +105,7 @@ class DataPlane:
             header = codec.encode_header(self.job_seq, channel_id, codec.CREDIT)
 
             def return_credit(n: int) -> None:
-                sock.send_multipart((header, codec.encode_credit(n)))
+                sock.send(header + codec.encode_credit(n))
 
         channel = InputChannel(channel_id, input_index, return_credit, initial_credit)
         self._inputs[channel_id] = channel
@@ -112,14 +114,15 @@ class DataPlane:
     def drain(self) -> int:
         """Receive every message waiting in the inbox without blocking."""
         received = 0
-        recv = self.inbox.recv_multipart
+        recv = self.inbox.recv
+        split = codec.split_message
         while True:
             try:
-                header, payload = recv(zmq.NOBLOCK)
+                frame = recv(zmq.NOBLOCK)
             except zmq.Again:
                 return received
             received += 1
-            job_seq, channel_id, kind = codec.decode_header(header)
+            job_seq, channel_id, kind, payload = split(frame)
             if job_seq != self.job_seq:
                 continue  # a message of a job that was cancelled or has ended
             if kind == codec.CREDIT:
