@@ -48,9 +48,12 @@ def in_batches(blocks: Iterable[list], batch_size: int) -> Iterator[list]:
     pending: list = []
     for block in blocks:
         pending.extend(block)
-        while len(pending) >= batch_size:
-            yield pending[:batch_size]
-            pending = pending[batch_size:]
+        if len(pending) < batch_size:
+            continue
+        full = len(pending) - len(pending) % batch_size
+        for low in range(0, full, batch_size):
+            yield pending[low : low + batch_size]
+        pending = pending[full:]
     if pending:
         yield pending
 

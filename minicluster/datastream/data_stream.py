@@ -9,6 +9,7 @@ adds one node with an edge from every input.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minicluster._functions import (
@@ -324,8 +325,11 @@ class DataStream(_OperatorSettings):
         iterator = CloseableIterator(self._env._collect(job_execution_name))
         if limit is None:
             return iterator
+        if limit <= 0:
+            iterator.close()  # never started: nothing to run
+            return []
         with iterator:
-            return [record for record, _ in zip(iterator, range(limit))]
+            return list(itertools.islice(iterator, limit))
 
 
 class KeyedStream(DataStream):
