@@ -15,8 +15,6 @@ single input), so each input reaches it over the network with its own partitione
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
 
 from minicluster._functions import (
@@ -40,27 +38,11 @@ from minicluster.operators.co_operators import (
     KeyedCoFlatMapAdapter,
     KeyedCoMapAdapter,
 )
+from minicluster.operators.keyed_process import KeyedCoProcessOperator
 from minicluster.state.descriptors import MapStateDescriptor
 
 if TYPE_CHECKING:
     from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
-
-_KEYED_PROCESS_MODULE = "minicluster.operators.keyed_process"
-
-
-def _keyed_process() -> ModuleType | None:
-    """The keyed process operators (keyed state and timers), if they exist yet.
-
-    Looked up at call time, so keyed connected streams gain keyed state the moment
-    ``minicluster.operators.keyed_process`` (``KeyedCoProcessOperator``) exists.
-    """
-    try:
-        return importlib.import_module(_KEYED_PROCESS_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != _KEYED_PROCESS_MODULE:
-            raise
-        return None
-
 
 def _check_same_env(first: DataStream, second: DataStream, method: str) -> None:
     if first._env is not second._env:
@@ -110,11 +92,8 @@ class ConnectedStreams:
         )
         return DataStream(self._env(), node)
 
-    def _keyed_co_process(self, name: str, function: Any) -> DataStream | None:
-        keyed = _keyed_process()
-        if keyed is None:
-            return None
-        operator = keyed.KeyedCoProcessOperator(
+    def _keyed_co_process(self, name: str, function: Any) -> DataStream:
+        operator = KeyedCoProcessOperator(
             self.stream1._key_selector, self.stream2._key_selector, function
         )
         return self._apply(name, operator)
@@ -124,18 +103,14 @@ class ConnectedStreams:
         second's; one result each (None results are dropped, as in PyFlink)."""
         operator = CoMapOperator(func)  # checks the function's type
         if self._is_keyed_stream():
-            keyed = self._keyed_co_process("Co-Map", KeyedCoMapAdapter(func))
-            if keyed is not None:
-                return keyed
+            return self._keyed_co_process("Co-Map", KeyedCoMapAdapter(func))
         return self._apply("Co-Map", operator)
 
     def flat_map(self, func: CoFlatMapFunction, output_type: Any = None) -> DataStream:
         """``func.flat_map1``/``flat_map2`` return or yield any number of records."""
         operator = CoFlatMapOperator(func)
         if self._is_keyed_stream():
-            keyed = self._keyed_co_process("Co-Flat Map", KeyedCoFlatMapAdapter(func))
-            if keyed is not None:
-                return keyed
+            return self._keyed_co_process("Co-Flat Map", KeyedCoFlatMapAdapter(func))
         return self._apply("Co-Flat Map", operator)
 
     def process(
@@ -147,8 +122,6 @@ class ConnectedStreams:
         Raises:
             TypeError: the function is neither, or a KeyedCoProcessFunction is applied
                 to streams that are not keyed.
-            NotImplementedError: a KeyedCoProcessFunction while keyed state is not
-                wired in (``minicluster.operators.keyed_process`` missing).
         """
         if not isinstance(func, (CoProcessFunction, KeyedCoProcessFunction)):
             raise TypeError(
@@ -157,15 +130,7 @@ class ConnectedStreams:
             )
         if self._is_keyed_stream():
             # As PyFlink: on keyed streams either function runs keyed.
-            keyed = self._keyed_co_process("Keyed Co-Process", func)
-            if keyed is not None:
-                return keyed
-            if isinstance(func, KeyedCoProcessFunction):
-                raise NotImplementedError(
-                    "KeyedCoProcessFunction: keyed state and timers are wired in "
-                    f"{_KEYED_PROCESS_MODULE}"
-                )
-            return self._apply("Keyed Co-Process", CoProcessOperator(func))
+            return self._keyed_co_process("Keyed Co-Process", func)
         if isinstance(func, KeyedCoProcessFunction):
             raise TypeError(
                 "a KeyedCoProcessFunction needs keyed streams: connect two KeyedStreams or "

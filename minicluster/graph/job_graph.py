@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from minicluster.errors import InvalidProgramError
-from minicluster.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
+from minicluster.graph.stream_graph import StreamGraph, StreamNode
 from minicluster.network.partitioners import (
     ForwardPartitioner,
     KeyGroupStreamPartitioner,

@@ -122,7 +122,7 @@ class StreamTask:
     # -- lifecycle -------------------------------------------------------------------
 
     def open(self) -> None:
-        vertex, env = self._vertex, self._env
+        vertex = self._vertex
         runtime_context = RuntimeContext(
             vertex.name, self.subtask_index, vertex.parallelism, vertex.max_parallelism
         )

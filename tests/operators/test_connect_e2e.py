@@ -14,7 +14,6 @@ properties of the broadcast state that every subtask must share.
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter, defaultdict
 
 import pytest
@@ -290,20 +289,6 @@ def test_co_map_on_keyed_streams_can_use_keyed_state(stream_env):
     assert {key: sorted(c) for key, c in counts.items()} == {
         key: list(range(1, 21)) for key in range(5)
     }
-
-
-def test_keyed_co_process_function_needs_the_keyed_process_operators(stream_env, monkeypatch):
-    """Without ``minicluster.operators.keyed_process`` (keyed state and timers), a
-    KeyedCoProcessFunction is refused when the job is built."""
-    monkeypatch.setitem(sys.modules, "minicluster.operators.keyed_process", None)
-    connected = numbers(stream_env, 0, 9).connect(numbers(stream_env, 0, 9))
-
-    with pytest.raises(
-        NotImplementedError,
-        match=r"^KeyedCoProcessFunction: keyed state and timers are wired in "
-        r"minicluster\.operators\.keyed_process$",
-    ):
-        connected.key_by(lambda v: v, lambda v: v).process(CountInKeyedState())
 
 
 # -- side outputs ----------------------------------------------------------------------
