@@ -143,6 +143,10 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
             self._watermark = MAX_WATERMARK
             self._forward_watermark()
 
+    def process_watermark_status(self, idle: bool) -> None:
+        """Upstream idleness is not ours to forward: this operator's own generator
+        (and ``with_idleness``) decide when its output is idle, as in Flink."""
+
     def _forward_watermark(self) -> None:
         """Emit the current watermark; an idle subtask becomes active first, since
         consumers leave idle channels out of their minimum (Flink's WatermarkEmitter)."""
