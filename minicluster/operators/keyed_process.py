@@ -97,7 +97,11 @@ class KeyedOperatorBase(StreamOperator):
         self.runtime_context = ctx.runtime_context.with_keyed_state(self.backend)
         self.emitter = Emitter()
         self.timers = InternalTimerService(
-            self.backend, ctx.processing_time, self._fire_event_timer, self._fire_processing_timer
+            self.backend,
+            ctx.processing_time,
+            self._fire_event_timer,
+            self._fire_processing_timer,
+            self._after_processing_timers,
         )
         self.context = _KeyedContext(self.backend, self.timers, self.emitter)
         self._functions = functions
@@ -129,6 +133,9 @@ class KeyedOperatorBase(StreamOperator):
 
     def _fire_processing_timer(self, timestamp: int, key: Any, namespace: Any) -> None:
         self._on_timer(timestamp, TimeDomain.PROCESSING_TIME, namespace)
+
+    def _after_processing_timers(self) -> None:
+        """The outputs of one pass of processing-time timers leave as one batch."""
         self.emitter.flush(self.output, False)
 
     def _on_timer(self, timestamp: int, domain: TimeDomain, namespace: Any) -> None:

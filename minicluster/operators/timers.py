@@ -30,8 +30,12 @@ class InternalTimerService:
         processing_time: ProcessingTimeService,
         on_event_time: TimerCallback,
         on_processing_time: TimerCallback,
+        after_processing_pass: Callable[[], None] | None = None,
     ) -> None:
+        """``after_processing_pass`` runs once after every due processing-time timer
+        fired, so that an operator can emit their outputs as one batch."""
         self._backend = backend
+        self._after_processing_pass = after_processing_pass
         self._processing_time = processing_time
         self._on_event_time = on_event_time
         self._on_processing_time = on_processing_time
@@ -100,6 +104,8 @@ class InternalTimerService:
         self._scheduled.discard(timestamp)
         now = self._processing_time.current_processing_time()
         _fire_until(self._processing, now, self._backend, self._on_processing_time)
+        if self._after_processing_pass is not None:
+            self._after_processing_pass()
 
 
 def _add(timers: SortedDict, timestamp: int, entry: tuple) -> None:
