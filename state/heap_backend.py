@@ -136,10 +136,17 @@ class KeyedState:
         """``set_current_key(key)`` then ``current_group_entries()``, in one call (for
         the window operator's batch path, which switches keys at every pane)."""
         backend = self.backend
-        backend.set_current_key(key)
-        group = self._table.get(backend.current_group)
+        try:  # set_current_key's cached case, inlined
+            group_id = backend._group_of[key]
+        except (KeyError, TypeError):
+            backend.set_current_key(key)
+            group_id = backend.current_group
+        else:
+            backend.current_key = key
+            backend.current_group = group_id
+        group = self._table.get(group_id)
         if group is None:
-            group = self._table[backend.current_group] = {}
+            group = self._table[group_id] = {}
         return group
 
     def _entry_key(self) -> tuple:
@@ -175,6 +182,25 @@ class KeyedState:
             int(self.backend.clock() * 1000) - stored[1] >= self._ttl_ms
         )
 
+    def _read_single(self) -> Any:
+        """The value of a state holding one unit (value, reducing, aggregating), TTL
+        applied with one reading of the clock. An expired unit is dropped and returned
+        only with ``ReturnExpiredIfNotCleanedUp`` (so an ``add`` folds into it then,
+        as Flink's ``getUnexpired`` does)."""
+        stored = self._raw()
+        if stored is None:
+            return None
+        if self._ttl_ms is None:
+            return stored
+        value, written = stored
+        now = int(self.backend.clock() * 1000)
+        if now - written >= self._ttl_ms:
+            self.clear()
+            return value if self._return_expired else None
+        if self._touch_on_read:
+            self._store((value, now))
+        return value
+
     # -- merging (session windows) -------------------------------------------------------
 
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
@@ -200,15 +226,7 @@ class KeyedState:
 
 class ValueState(KeyedState):
     def value(self) -> Any:
-        stored = self._raw()
-        if stored is None:
-            return None
-        alive, value = self._unwrap(stored)
-        if self._is_expired(stored):
-            self.clear()
-        elif self._touch_on_read:
-            self._store(self._wrap(value))
-        return value if alive else None
+        return self._read_single()
 
     def update(self, value: Any) -> None:
         if value is None:
@@ -366,18 +384,10 @@ class ReducingState(KeyedState):
         self._reduce = descriptor.reducer()
 
     def get(self) -> Any:
-        stored = self._raw()
-        if stored is None:
-            return None
-        alive, value = self._unwrap(stored)
-        if self._is_expired(stored):
-            self.clear()
-        elif self._touch_on_read:
-            self._store(self._wrap(value))
-        return value if alive else None
+        return self._read_single()
 
     def add(self, value: Any) -> None:
-        current = self.get()
+        current = self._read_single()
         self._store(self._wrap(value if current is None else self._reduce(current, value)))
 
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
@@ -392,22 +402,14 @@ class AggregatingState(KeyedState):
         self._function = descriptor.agg_function
 
     def _accumulator(self) -> Any:
-        stored = self._raw()
-        if stored is None:
-            return None
-        alive, accumulator = self._unwrap(stored)
-        if self._is_expired(stored):
-            self.clear()
-        elif self._touch_on_read:
-            self._store(self._wrap(accumulator))
-        return accumulator if alive else None
+        return self._read_single()
 
     def get(self) -> Any:
         accumulator = self._accumulator()
         return None if accumulator is None else self._function.get_result(accumulator)
 
     def add(self, value: Any) -> None:
-        accumulator = self._accumulator()
+        accumulator = self._read_single()
         if accumulator is None:
             accumulator = self._function.create_accumulator()
         self._store(self._wrap(self._function.add(value, accumulator)))
