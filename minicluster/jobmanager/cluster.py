@@ -89,7 +89,7 @@ class MiniCluster:
         slots_per_taskmanager: int = 1,
         buffers_per_channel: int = 4,
     ) -> None:
-        self.taskmanager_count = taskmanagers or os.cpu_count() or 1
+        self.taskmanager_count = (os.cpu_count() or 1) if taskmanagers is None else taskmanagers
         self.slots_per_taskmanager = slots_per_taskmanager
         self.buffers_per_channel = buffers_per_channel
         if self.taskmanager_count < 1 or slots_per_taskmanager < 1 or buffers_per_channel < 1:

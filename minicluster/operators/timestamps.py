@@ -3,16 +3,16 @@
 ``from_source(..., strategy)`` and ``assign_timestamps_and_watermarks(strategy)`` both
 chain this operator behind their input. Per batch it assigns the timestamps, feeds the
 generator (``on_event``; a watermark emitted there splits the batch so that it follows
-exactly the records before it), and calls ``on_periodic_emit`` when
+exactly the records before it), and calls ``on_periodic_emit`` every
 ``pipeline.auto-watermark-interval`` (milliseconds, default 200; 0 = after every
-batch) has passed. Watermarks from upstream are dropped, except the final maximum one,
+batch): after a batch once the interval has passed, and on a processing-time timer,
+so a pause in the input does not hold event time back. Watermarks from upstream are dropped, except the final maximum one,
 as in Flink. With ``with_idleness``, a processing-time timer marks the subtask idle
 after the timeout without records, and the next record makes it active again.
 """
 
 from __future__ import annotations
 
-import time
 
 from minicluster.common.watermark_strategy import (
     BoundedOutOfOrdernessWatermarks,
@@ -56,7 +56,11 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
         else:
             self._extract = assigner.extract_timestamp
         self._interval_ms = parse_interval_ms(ctx.config.get("pipeline.auto-watermark-interval"))
-        self._last_periodic = time.monotonic()
+        self._last_periodic = ctx.processing_time.current_processing_time()
+        if self._interval_ms > 0:  # also without input: a pause must not hold time back
+            ctx.processing_time.register(
+                self._last_periodic + self._interval_ms, self._periodic_timer
+            )
         self._watermark = MIN_WATERMARK
         self._emitted_in_batch = False
         self._idle = False
@@ -114,14 +118,23 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
             self.output.collect(values, timestamps)
         else:
             self._feed_events(values, timestamps)
-        now = time.monotonic()
-        if (now - self._last_periodic) * 1000 >= self._interval_ms:
-            self._last_periodic = now
-            before = self._watermark
-            generator.on_periodic_emit(self)
-            if self._watermark > before:
-                self._forward_watermark()
+        now = self._processing_time.current_processing_time()
+        if now - self._last_periodic >= self._interval_ms:
+            self._periodic_emit(now)
         self._emitted_in_batch = False
+
+    def _periodic_emit(self, now: int) -> None:
+        self._last_periodic = now
+        before = self._watermark
+        self._generator.on_periodic_emit(self)
+        if self._watermark > before:
+            self._forward_watermark()
+
+    def _periodic_timer(self, timestamp: int) -> None:
+        now = self._processing_time.current_processing_time()
+        if now - self._last_periodic >= self._interval_ms:
+            self._periodic_emit(now)
+        self._processing_time.register(self._last_periodic + self._interval_ms, self._periodic_timer)
 
     def _feed_events(self, values: list, timestamps: list) -> None:
         """Call ``on_event`` per record; a watermark emitted there goes out right after
