@@ -44,7 +44,7 @@ from minicluster.datastream.window import (
     TumblingProcessingTimeWindows,
 )
 from minicluster.network.events import MAX_WATERMARK, MIN_WATERMARK
-from minicluster.testing import assert_equal_unordered
+from minicluster.testing import TestStream, TimestampedValue, assert_equal_unordered
 
 PARALLELISM = [1, 2]
 PRE_AGGREGATE = "Window Pre-Aggregate"
@@ -454,3 +454,28 @@ def test_each_input_of_a_union_gets_its_own_pre_aggregator():
     )
 
     assert sorted(n["parallelism"] for n in pre_aggregate_nodes(env)) == [1, 3]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_idle_input_sends_its_partials_before_it_goes_idle(minicluster_cluster, enabled):
+    """``a`` folds two records, then goes idle while ``b`` moves event time past the
+    window: the window may fire then, and ``a``'s partial must already be there."""
+    idle = (
+        TestStream.builder()
+        .add_elements(TimestampedValue((100, "k", 1), 100), TimestampedValue((150, "k", 2), 150))
+        .advance_watermark_to(50).mark_idle().advance_watermark_to_infinity().build()
+    )
+    active = (
+        TestStream.builder().add_elements(TimestampedValue((300, "k", 4), 300))
+        .advance_watermark_to(5_000).advance_watermark_to_infinity().build()
+    )
+    env = make_env(2, 16, enabled)
+    a = env.from_source(idle, WatermarkStrategy.no_watermarks(), "a")
+    b = env.from_source(active, WatermarkStrategy.no_watermarks(), "b")
+    result = (
+        a.union(b).key_by(ByKey()).window(TumblingEventTimeWindows.of(Time.seconds(1)))
+        .aggregate(SumCount(), window_function=KeyEndResult())
+    )
+    assert len(pre_aggregate_nodes(env)) == (2 if enabled else 0)
+
+    assert list(result.execute_and_collect()) == [("k", 1_000, (7, 3))]

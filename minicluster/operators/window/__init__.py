@@ -11,6 +11,8 @@
     contexts.py    the trigger, window-function, assigner and evictor contexts
     operator.py    WindowOperator: the general per-record path, timers, lateness
     aligned.py     the batch path for tumbling/sliding event-time windows
+    preaggregation.py  the pre-aggregator in front of the keyed exchange (combiner
+                   lifting) and the partial records it sends
 
 The user-facing classes are public at ``minicluster.datastream.window`` (PyFlink's
 ``pyflink.datastream.window``); this package never imports the DataStream API.

@@ -205,13 +205,18 @@ class AlignedWindowBatches:
             elements.append(value)
 
     def merge_partials(self, values: list, timestamps: list) -> tuple[list, list]:
-        """Merge the batch's partials into the open panes; return the other records."""
-        size, combine, checkout = self._size, self._combine, self._checkout
+        """Merge the batch's partials into their panes; return the other records.
+
+        A partial usually is its pane's only input before the pane fires, so it goes
+        straight into keyed state (into the open pane if raw records opened it)."""
+        size, combine, lateness = self._size, self._combine, self._lateness
+        entries_of_key, register = self._entries_of_key, self._register
         watermark = self._operator.timers.current_watermark
         raw: list = []
         raw_timestamps: list = []
         current = None
         for value, timestamp in zip(values, timestamps):
+            # is_partial(value), inlined
             if value.__class__ is not tuple or len(value) != 3 or value[0] is not PARTIAL:
                 raw.append(value)
                 raw_timestamps.append(timestamp)
@@ -225,13 +230,25 @@ class AlignedWindowBatches:
                         "minicluster.window.pre-aggregation and report this"
                     )
                 current = start
-                panes = self._panes(start)
-                get = panes.get
-            key = value[1]
-            stored = get(key, _MISSING)
-            if stored is _MISSING:
-                stored = checkout(key, start)
-            panes[key] = value[2] if stored is None else combine(stored, value[2])
+                window = self._window(start)
+                open_panes = self._open.get(start)
+            _, key, partial = value
+            if open_panes is not None and key in open_panes:
+                stored = open_panes[key]
+                open_panes[key] = partial if stored is None else combine(stored, partial)
+                continue
+            entries = entries_of_key(key)
+            entry = (key, window)
+            stored = entries.get(entry)
+            if stored is None:
+                entries[entry] = partial
+                register(timestamp, entry)
+                if lateness:
+                    cleanup = min(timestamp + lateness, MAX_TIMESTAMP)
+                    if cleanup != MAX_TIMESTAMP:
+                        register(cleanup, entry)
+            else:
+                entries[entry] = combine(stored, partial)
         return raw, raw_timestamps
 
     def _panes(self, start: int) -> dict:
@@ -244,11 +261,7 @@ class AlignedWindowBatches:
     def _checkout(self, key: Any, start: int) -> Any:
         """Open the pane of ``key`` in the window at ``start``: its stored value (None
         for a new pane, whose timers are registered now)."""
-        window = self._windows.get(start)
-        if window is None:
-            if len(self._windows) > _WINDOW_CACHE_LIMIT:
-                self._windows.clear()
-            window = self._windows[start] = TimeWindow(start, start + self._size)
+        window = self._window(start)
         entries = self._entries_of_key(key)
         entry = (key, window)
         self._homes[start][key] = (entries, entry)
@@ -262,6 +275,14 @@ class AlignedWindowBatches:
                 if cleanup != MAX_TIMESTAMP:
                     self._register(cleanup, entry)
         return stored
+
+    def _window(self, start: int) -> TimeWindow:
+        window = self._windows.get(start)
+        if window is None:
+            if len(self._windows) > _WINDOW_CACHE_LIMIT:
+                self._windows.clear()
+            window = self._windows[start] = TimeWindow(start, start + self._size)
+        return window
 
     def _register(self, timestamp: int, entry: tuple) -> None:
         """An event-time timer for (key, window) ``entry``, as

@@ -47,7 +47,7 @@ from minicluster.operators.window.contexts import (
 from minicluster.operators.window.evictors import Evictor, TimestampedValue
 from minicluster.operators.window.functions import InternalWindowFunction, WindowContents
 from minicluster.operators.window.merging import MergingWindowSet
-from minicluster.operators.window.preaggregation import PARTIAL
+from minicluster.operators.window.preaggregation import is_partial
 from minicluster.operators.window.triggers import Trigger
 from minicluster.operators.window.windows import MAX_TIMESTAMP, TimeWindow
 from minicluster.state.descriptors import ValueStateDescriptor
@@ -189,7 +189,7 @@ class WindowOperator(KeyedOperatorBase):
             self.backend.set_current_key, self._pane, self.trigger, self._trigger_ctx
         )
         for value, timestamp in zip(values, timestamps):
-            if value.__class__ is not tuple or len(value) != 3 or value[0] is not PARTIAL:
+            if not is_partial(value):
                 raw.append(value)
                 raw_timestamps.append(timestamp)
                 continue

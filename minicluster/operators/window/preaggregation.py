@@ -57,6 +57,7 @@ from minicluster.operators.window.evictors import Evictor
 from minicluster.operators.window.functions import WindowContents
 from minicluster.operators.window.triggers import EventTimeTrigger, Trigger
 from minicluster.operators.window.windows import MIN_TIMESTAMP
+from minicluster.state.key_groups import stable_hash
 
 ENABLED_KEY = "minicluster.window.pre-aggregation"
 MAX_ENTRIES_KEY = "minicluster.window.pre-aggregation.max-entries"
@@ -245,7 +246,7 @@ class WindowPreAggregateOperator(StreamOperator):
             and self._earliest_end(lowest) > watermark
         ):
             # the usual batch: every window of every record ends after the watermark
-            self._fold([key_of(value) for value in values], values, timestamps, lowest)
+            self._fold_checked([key_of(value) for value in values], values, timestamps, lowest)
         else:
             keys, folded, folded_timestamps, raw, raw_timestamps = [], [], [], [], []
             earliest_end = self._earliest_end
@@ -262,27 +263,41 @@ class WindowPreAggregateOperator(StreamOperator):
                     folded.append(value)
                     folded_timestamps.append(timestamp)
             if folded:
-                self._fold(keys, folded, folded_timestamps, min(folded_timestamps))
+                self._fold_checked(keys, folded, folded_timestamps, min(folded_timestamps))
             self.output.collect(raw, raw_timestamps)
         if self._entries > self._max_entries:
             self._flush(None)
 
-    def _starts(self, keys: list, values: list, timestamps: list, lowest: int):
-        """``(keys, values, starts, start)``: one window start for the whole batch, or
-        one per (record, window) pair."""
+    def _fold_checked(self, keys: list, values: list, timestamps: list, lowest: int) -> None:
+        try:
+            self._fold(keys, values, timestamps, lowest)
+        except TypeError:
+            for key in keys:  # an unhashable key: the error key_by gives without us
+                stable_hash(key)
+            raise
+
+    def _layout(self, keys: list, values: list, timestamps: list, lowest: int,
+                two_windows: bool = True):
+        """``(keys, values, starts, first, boundary)``: the whole batch in the window at
+        ``first`` (``starts`` and ``boundary`` None); tumbling windows at ``first`` and
+        ``boundary``, picked by timestamp (``starts`` None); else one start per (record,
+        window) pair, for ``keys`` and ``values`` repeated as needed."""
         size, slide, offset = self._size, self._slide, self._offset
         if slide == size:
             first = lowest - (lowest - offset) % size
-            if max(timestamps) < first + size:
-                return keys, values, None, first
-            return keys, values, [t - (t - offset) % size for t in timestamps], None
+            highest = max(timestamps)
+            if highest < first + size:
+                return keys, values, None, first, None
+            if two_windows and highest < first + 2 * size:  # a batch across one window end
+                return keys, values, None, first, first + size
+            return keys, values, [t - (t - offset) % size for t in timestamps], None, None
         spread_keys, spread_values, starts = [], [], []
         for key, value, timestamp in zip(keys, values, timestamps):
             for start in range(timestamp - (timestamp - offset) % slide, timestamp - size, -slide):
                 spread_keys.append(key)
                 spread_values.append(value)
                 starts.append(start)
-        return spread_keys, spread_values, starts, None
+        return spread_keys, spread_values, starts, None, None
 
     def _panes(self, start: int) -> dict:
         panes = self._open.get(start)
@@ -291,14 +306,25 @@ class WindowPreAggregateOperator(StreamOperator):
         return panes
 
     def _aggregate(self, keys: list, values: list, timestamps: list, lowest: int) -> None:
-        keys, values, starts, start = self._starts(keys, values, timestamps, lowest)
+        keys, values, starts, first, boundary = self._layout(keys, values, timestamps, lowest)
         add, create = self._add, self._create
         created = 0
-        if starts is None:
-            panes = self._panes(start)
+        if starts is None and boundary is None:
+            panes = self._panes(first)
             get = panes.get
             for key, value in zip(keys, values):
                 accumulator = get(key, _MISSING)
+                if accumulator is _MISSING:
+                    accumulator = panes[key] = create()
+                    created += 1
+                updated = add(value, accumulator)
+                if updated is not accumulator:
+                    panes[key] = updated
+        elif starts is None:
+            low, high = self._panes(first), self._panes(boundary)
+            for key, value, timestamp in zip(keys, values, timestamps):
+                panes = high if timestamp >= boundary else low
+                accumulator = panes.get(key, _MISSING)
                 if accumulator is _MISSING:
                     accumulator = panes[key] = create()
                     created += 1
@@ -323,11 +349,11 @@ class WindowPreAggregateOperator(StreamOperator):
 
     def _reduce_into(self, keys: list, values: list, timestamps: list, lowest: int) -> None:
         # as ReducingState.add: a pane holding None counts as empty
-        keys, values, starts, start = self._starts(keys, values, timestamps, lowest)
+        keys, values, starts, first, _ = self._layout(keys, values, timestamps, lowest, False)
         reduce = self._reduce
         created = 0
         if starts is None:
-            starts = (start,) * len(keys)
+            starts = (first,) * len(keys)
         current_start = None
         for key, value, start in zip(keys, values, starts):
             if start != current_start:
