@@ -281,14 +281,10 @@ class BroadcastOperatorBase(StreamOperator):
         return self._processing_time.current_processing_time()
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
-        f, ctx = self._calls[input_index], self._contexts[input_index]
-        emit_all = self._emitter.emit_all
-        for i, value in enumerate(values):
-            timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-            produced = f(value, ctx)
-            if produced is not None:
-                emit_all(produced, timestamp)
-        self._emitter.flush(self.output, timestamps is not None)
+        self._emitter.run_per_record(
+            self.output, values, timestamps,
+            self._calls[input_index], self._contexts[input_index],
+        )
 
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark
@@ -338,13 +334,8 @@ class CoBroadcastWithKeyedOperator(BroadcastOperatorBase):
         if input_index == 1:
             super().process_batch(values, timestamps, 1)
             return
-        f, ctx, emit_all = self._calls[0], self._read_only_ctx, self._emitter.emit_all
-        key_of, set_current_key = self._key_of, self.set_current_key
-        for i, value in enumerate(values):
-            set_current_key(key_of(value))
-            timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-            produced = f(value, ctx)
-            if produced is not None:
-                emit_all(produced, timestamp)
-        self._emitter.flush(self.output, timestamps is not None)
+        self._emitter.run_per_record(
+            self.output, values, timestamps, self._calls[0], self._read_only_ctx,
+            key_of=self._key_of, set_key=self.set_current_key,
+        )
 

@@ -171,13 +171,9 @@ class CoProcessOperator(TwoInputUserFunctionOperator):
         self._ctx = _CoProcessContext(self._emitter.side, timer_service)
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
-        f, ctx, emit_all = self._calls[input_index], self._ctx, self._emitter.emit_all
-        for i, value in enumerate(values):
-            timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-            produced = f(value, ctx)
-            if produced is not None:
-                emit_all(produced, timestamp)
-        self._emitter.flush(self.output, timestamps is not None)
+        self._emitter.run_per_record(
+            self.output, values, timestamps, self._calls[input_index], self._ctx
+        )
 
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark

@@ -113,15 +113,10 @@ class KeyedOperatorBase(StreamOperator):
             close_function(function)
 
     def _process_keyed(self, values: list, timestamps: list | None, key_of, call) -> None:
-        set_key, ctx, emitter = self.backend.set_current_key, self.context, self.emitter
-        emit_all = emitter.emit_all
-        for i, value in enumerate(values):
-            set_key(key_of(value))
-            timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-            produced = call(value, ctx)
-            if produced is not None:
-                emit_all(produced, timestamp)
-        emitter.flush(self.output, timestamps is not None)
+        self.emitter.run_per_record(
+            self.output, values, timestamps, call, self.context,
+            key_of=key_of, set_key=self.backend.set_current_key,
+        )
 
     def process_watermark(self, watermark: int) -> None:
         self.timers.advance_watermark(watermark)

@@ -133,6 +133,29 @@ class Emitter:
                 self.values.append(out)
                 self.timestamps.append(timestamp)
 
+    def run_per_record(
+        self, output, values: list, timestamps: list | None, call, ctx,
+        key_of=None, set_key=None,
+    ) -> None:
+        """The loop of every process-style operator: per record, set the context's
+        timestamp (and first the current key, for keyed operators), call
+        ``call(value, ctx)``, sort what it returns or yields; then flush once."""
+        emit_all = self.emit_all
+        if key_of is None:
+            for i, value in enumerate(values):
+                timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
+                produced = call(value, ctx)
+                if produced is not None:
+                    emit_all(produced, timestamp)
+        else:
+            for i, value in enumerate(values):
+                set_key(key_of(value))
+                timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
+                produced = call(value, ctx)
+                if produced is not None:
+                    emit_all(produced, timestamp)
+        self.flush(output, timestamps is not None)
+
     def flush(self, output, has_time: bool) -> None:
         values, timestamps = self.values, self.timestamps
         self.values, self.timestamps = [], []
@@ -171,13 +194,7 @@ class ProcessOperator(UserFunctionOperator):
         self._ctx = _ProcessContext(self._emitter.side)
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
-        f, ctx, emitter = self._call, self._ctx, self._emitter
-        for i, value in enumerate(values):
-            timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-            produced = f(value, ctx)
-            if produced is not None:
-                emitter.emit_all(produced, timestamp)
-        emitter.flush(self.output, timestamps is not None)
+        self._emitter.run_per_record(self.output, values, timestamps, self._call, self._ctx)
 
 
 class SinkOperator(UserFunctionOperator):
