@@ -32,6 +32,7 @@ from minicluster._functions import (
 from minicluster._output_tag import OutputTag
 from minicluster.network.events import MIN_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
+from minicluster.operators.co_operators import NonKeyedTimerService
 from minicluster.operators.simple import Emitter
 
 
@@ -153,39 +154,12 @@ class BroadcastState(ReadOnlyBroadcastState):
         self._entries.pop(key, None)
 
 
-class _TimersNotWired(TimerService):
-    """``timer_service()`` of ``KeyedBroadcastProcessFunction``: time reads work;
-    timers arrive when keyed state is wired into this operator."""
-
-    __slots__ = ("_operator",)
-
-    def __init__(self, operator: "BroadcastOperatorBase") -> None:
-        self._operator = operator
-
-    def current_processing_time(self) -> int:
-        return self._operator.current_processing_time()
-
-    def current_watermark(self) -> int:
-        return self._operator.current_watermark
-
-    def _not_wired(self, method: str) -> None:
-        raise NotImplementedError(
-            f"TimerService.{method}() in a KeyedBroadcastProcessFunction (operator "
-            f"{self._operator.name!r}): timers and keyed state are not wired into broadcast "
-            "operators yet"
-        )
-
-    def register_processing_time_timer(self, timestamp: int) -> None:
-        self._not_wired("register_processing_time_timer")
-
-    def register_event_time_timer(self, timestamp: int) -> None:
-        self._not_wired("register_event_time_timer")
-
-    def delete_processing_time_timer(self, timestamp: int) -> None:
-        self._not_wired("delete_processing_time_timer")
-
-    def delete_event_time_timer(self, timestamp: int) -> None:
-        self._not_wired("delete_event_time_timer")
+def _timers_not_wired(method: str, operator_name: str) -> BaseException:
+    return NotImplementedError(
+        f"TimerService.{method}() in a KeyedBroadcastProcessFunction (operator "
+        f"{operator_name!r}): timers and keyed state are not wired into broadcast "
+        "operators yet"
+    )
 
 
 class _ContextImpl:
@@ -242,7 +216,7 @@ class _KeyedReadOnlyContext(_ContextImpl, KeyedBroadcastProcessFunction.ReadOnly
     def __init__(self, operator: "BroadcastOperatorBase", states: dict) -> None:
         super().__init__(operator, states)
         self._current_key: Any = None
-        self._timer_service = _TimersNotWired(operator)
+        self._timer_service = NonKeyedTimerService(operator, _timers_not_wired)
 
     def get_current_key(self) -> Any:
         return self._current_key

@@ -20,7 +20,7 @@ them; ``KeyedCoMapAdapter``/``KeyedCoFlatMapAdapter`` are those adapters.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from minicluster._functions import (
     CoFlatMapFunction,
@@ -33,7 +33,7 @@ from minicluster._functions import (
 )
 from minicluster._output_tag import OutputTag
 from minicluster.network.events import MIN_WATERMARK
-from minicluster.operators.base import OperatorContext, ProcessingTimeService, StreamOperator
+from minicluster.operators.base import OperatorContext, StreamOperator
 from minicluster.operators.simple import Emitter, SideOutputBuffer
 
 
@@ -102,29 +102,39 @@ class CoFlatMapOperator(TwoInputUserFunctionOperator):
         self.output.collect(out, out_ts)
 
 
+def _timers_need_keyed_streams(method: str, operator_name: str) -> BaseException:
+    return TypeError(
+        f"TimerService.{method}(): timers can only be set on keyed streams "
+        f"(operator {operator_name!r}); connect two KeyedStreams, or call "
+        "ConnectedStreams.key_by(key_selector1, key_selector2), and use a "
+        "KeyedCoProcessFunction"
+    )
+
+
 class NonKeyedTimerService(TimerService):
-    """``ctx.timer_service()`` off keyed streams: time can be read, timers cannot be
-    set (Flink: "Setting timers is only supported on a keyed streams")."""
+    """A ``ctx.timer_service()`` without timers: time can be read, setting a timer
+    raises ``refusal(method, operator name)`` (by default Flink's "timers are only
+    supported on keyed streams"). ``operator`` provides ``current_processing_time()``,
+    ``current_watermark`` and ``name``."""
 
-    __slots__ = ("_processing_time", "_operator")
+    __slots__ = ("_operator", "_refusal")
 
-    def __init__(self, processing_time: ProcessingTimeService, operator: Any) -> None:
-        self._processing_time = processing_time
+    def __init__(
+        self,
+        operator: Any,
+        refusal: Callable[[str, str], BaseException] = _timers_need_keyed_streams,
+    ) -> None:
         self._operator = operator
+        self._refusal = refusal
 
     def current_processing_time(self) -> int:
-        return self._processing_time.current_processing_time()
+        return self._operator.current_processing_time()
 
     def current_watermark(self) -> int:
         return self._operator.current_watermark
 
     def _no_timers(self, method: str) -> None:
-        raise TypeError(
-            f"TimerService.{method}(): timers can only be set on keyed streams "
-            f"(operator {self._operator.name!r}); connect two KeyedStreams, or call "
-            "ConnectedStreams.key_by(key_selector1, key_selector2), and use a "
-            "KeyedCoProcessFunction"
-        )
+        raise self._refusal(method, self._operator.name)
 
     def register_processing_time_timer(self, timestamp: int) -> None:
         self._no_timers("register_processing_time_timer")
@@ -167,13 +177,17 @@ class CoProcessOperator(TwoInputUserFunctionOperator):
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
         self._emitter = Emitter()
-        timer_service = NonKeyedTimerService(ctx.processing_time, self)
+        self._processing_time = ctx.processing_time
+        timer_service = NonKeyedTimerService(self)
         self._ctx = _CoProcessContext(self._emitter.side, timer_service)
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         self._emitter.run_per_record(
             self.output, values, timestamps, self._calls[input_index], self._ctx
         )
+
+    def current_processing_time(self) -> int:
+        return self._processing_time.current_processing_time()
 
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark
