@@ -6,8 +6,11 @@ Configuration comes, later entries winning, from: the defaults of the process (s
 ``parallelism.default``, ``pipeline.max-parallelism``, ``taskmanager.count``,
 ``taskmanager.numberOfTaskSlots``, ``taskmanager.network.memory.buffers-per-channel``,
 ``pipeline.auto-watermark-interval`` (ms, default 200; 0: after every batch), and
-ours, ``minicluster.batch-size`` (records per source batch, default 4096) and
-``minicluster.source.file.split-size`` (bytes per ``FileSource`` split, default 4 MiB).
+ours, ``minicluster.batch-size`` (records per source batch, default 4096),
+``minicluster.source.file.split-size`` (bytes per ``FileSource`` split, default 4 MiB),
+``minicluster.window.pre-aggregation`` (``true``/``false``: pre-aggregate eligible
+window ``reduce``/``aggregate`` before the keyed exchange, default true) and
+``minicluster.window.pre-aggregation.max-entries`` (default 100000).
 """
 
 from __future__ import annotations
