@@ -1,0 +1,91 @@
+"""The spill folder: where a cluster's blocking result partitions live.
+
+    io.tmp.dirs set?  -> a new 0700 folder in the first of them with room
+    else /dev/shm has room for the estimate?  -> a 0700 folder there (tmpfs: memory)
+    else  -> a 0700 folder in tempfile.gettempdir()
+
+One folder per cluster, private to the user like the runtime folder; ``cleanup()``
+removes it with every partition in it when the job ends, fails or is cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Callable, Sequence
+
+__all__ = ["SpillDirectory", "create_spill_directory"]
+
+
+class SpillDirectory:
+    """A private (0700) folder for one cluster's spill files; ``cleanup()`` removes it.
+
+    Attributes:
+        path: the folder.
+        on_tmpfs: True when it lives under ``/dev/shm`` (memory, not disk).
+    """
+
+    __slots__ = ("path", "on_tmpfs")
+
+    def __init__(self, path: str, on_tmpfs: bool = False) -> None:
+        self.path = path
+        self.on_tmpfs = on_tmpfs
+
+    def cleanup(self) -> None:
+        """Remove the folder and everything in it; safe to call twice."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __enter__(self) -> SpillDirectory:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        return f"SpillDirectory({self.path!r}{', tmpfs' if self.on_tmpfs else ''})"
+
+
+def _split_dirs(tmp_dirs: str | Sequence[str]) -> list[str]:
+    if isinstance(tmp_dirs, str):
+        for separator in ("|", os.pathsep):
+            tmp_dirs = tmp_dirs.replace(separator, ",")
+        tmp_dirs = tmp_dirs.split(",")
+    return [d.strip() for d in tmp_dirs if d and d.strip()]
+
+
+def create_spill_directory(
+    tmp_dirs: str | Sequence[str] | None = None,
+    size_estimate: int = 0,
+    *,
+    shm_dir: str = "/dev/shm",
+    disk_usage: Callable[[str], object] = shutil.disk_usage,
+) -> SpillDirectory:
+    """Create the private folder where a cluster's partitions are spilled.
+
+    The base folder is, in order: the first of ``tmp_dirs`` (Flink's ``io.tmp.dirs``,
+    separated by ``,``, ``|`` or the path separator) with ``size_estimate`` bytes free
+    (the first one if none has); else ``shm_dir`` (tmpfs: memory) when it exists and
+    has room; else ``tempfile.gettempdir()``. The folder is created with mode 0700.
+    """
+    on_tmpfs = False
+    candidates = _split_dirs(tmp_dirs) if tmp_dirs is not None else []
+    if candidates:
+        for candidate in candidates:
+            os.makedirs(candidate, exist_ok=True)
+        base = next(
+            (d for d in candidates if disk_usage(d).free >= size_estimate), candidates[0]
+        )
+    elif (
+        os.path.isdir(shm_dir) and os.access(shm_dir, os.W_OK | os.X_OK)
+        and disk_usage(shm_dir).free >= size_estimate
+    ):
+        base, on_tmpfs = shm_dir, True
+    else:
+        base = tempfile.gettempdir()
+    path = tempfile.mkdtemp(prefix="minicluster-spill-", dir=base)
+    os.chmod(path, 0o700)
+    return SpillDirectory(path, on_tmpfs)
