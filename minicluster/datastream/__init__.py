@@ -32,6 +32,7 @@ from minicluster.datastream.data_stream import (
 )
 from minicluster.datastream import functions as _functions
 from minicluster.datastream.functions import *  # noqa: F403 - every function class
+from minicluster.datastream.execution_mode import RuntimeExecutionMode
 from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.stream_execution_environment import StreamExecutionEnvironment
 from minicluster.datastream.window import (
@@ -60,6 +61,7 @@ __all__ = sorted(
         "KeyedStream",
         "MergingWindowAssigner",
         "OutputTag",
+        "RuntimeExecutionMode",
         "StreamExecutionEnvironment",
         "TimeWindow",
         "Trigger",

@@ -1,0 +1,39 @@
+"""RuntimeExecutionMode: configuration and the (not yet built) BATCH execution."""
+
+import pytest
+
+from minicluster.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
+
+
+def test_streaming_is_the_default_and_the_mode_is_configurable():
+    env = StreamExecutionEnvironment.get_execution_environment()
+    assert env.get_runtime_mode() is RuntimeExecutionMode.STREAMING
+    env.set_runtime_mode(RuntimeExecutionMode.AUTOMATIC)
+    assert env.get_runtime_mode() is RuntimeExecutionMode.AUTOMATIC
+    configured = StreamExecutionEnvironment.get_execution_environment(
+        {"execution.runtime-mode": "batch"}
+    )
+    assert configured.get_runtime_mode() is RuntimeExecutionMode.BATCH
+
+
+def test_automatic_resolves_by_boundedness():
+    assert RuntimeExecutionMode.AUTOMATIC.resolve(True) is RuntimeExecutionMode.BATCH
+    assert RuntimeExecutionMode.AUTOMATIC.resolve(False) is RuntimeExecutionMode.STREAMING
+    assert RuntimeExecutionMode.STREAMING.resolve(True) is RuntimeExecutionMode.STREAMING
+
+
+def test_a_bad_mode_is_refused():
+    env = StreamExecutionEnvironment.get_execution_environment({"execution.runtime-mode": "fast"})
+    with pytest.raises(ValueError, match="is not one of STREAMING, BATCH, AUTOMATIC"):
+        env.get_runtime_mode()
+    with pytest.raises(TypeError, match="takes a RuntimeExecutionMode"):
+        env.set_runtime_mode("BATCH")
+
+
+@pytest.mark.parametrize("mode", [RuntimeExecutionMode.BATCH, RuntimeExecutionMode.AUTOMATIC])
+def test_batch_execution_is_refused_until_it_exists(mode):
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_runtime_mode(mode)
+    env.from_collection([1, 2]).print()
+    with pytest.raises(NotImplementedError, match="BATCH execution .* is not built yet"):
+        env.execute()
