@@ -169,20 +169,76 @@ def _sum(a: int, b: int) -> int:
     return a + b
 
 
-class ContinuousEventTimeTrigger(Trigger):
-    """Fires every ``interval`` of event time inside the window, and at its end."""
+class _ContinuousTrigger(Trigger):
+    """Fires every ``interval`` while the window is open, on one clock. Subclasses
+    name the clock (``_event_time``) and react to elements and to their own timers;
+    merging, clearing and scheduling the next firing are the same for both clocks."""
+
+    _event_time = True
 
     def __init__(self, interval: int) -> None:
         if interval <= 0:
-            raise ValueError(f"ContinuousEventTimeTrigger needs an interval > 0, got {interval} ms")
+            raise ValueError(
+                f"{type(self).__name__} needs an interval > 0, got {interval} ms"
+            )
         self.interval = interval
         self.state_desc = ReducingStateDescriptor("fire-time", _min)
 
-    @staticmethod
-    def of(interval: Any) -> "ContinuousEventTimeTrigger":
+    @classmethod
+    def of(cls, interval: Any):
         from minicluster.operators.window.assigners import to_millis
 
-        return ContinuousEventTimeTrigger(to_millis(interval, "the trigger interval"))
+        return cls(to_millis(interval, "the trigger interval"))
+
+    def _register(self, ctx: Any, timestamp: int) -> None:
+        if self._event_time:
+            ctx.register_event_time_timer(timestamp)
+        else:
+            ctx.register_processing_time_timer(timestamp)
+
+    def _delete(self, ctx: Any, timestamp: int) -> None:
+        if self._event_time:
+            ctx.delete_event_time_timer(timestamp)
+        else:
+            ctx.delete_processing_time_timer(timestamp)
+
+    def _fire_if_due(self, time: int, window: Any, ctx: Any) -> TriggerResult:
+        fire_time = ctx.get_partitioned_state(self.state_desc)
+        if fire_time.get() == time:
+            fire_time.clear()
+            self._register_next(time, window, ctx, fire_time)
+            return TriggerResult.FIRE
+        return TriggerResult.CONTINUE
+
+    def can_merge(self) -> bool:
+        return True
+
+    def on_merge(self, window: Any, ctx: Any) -> None:
+        ctx.merge_partitioned_state(self.state_desc)
+        next_fire = ctx.get_partitioned_state(self.state_desc).get()
+        if next_fire is not None:
+            self._register(ctx, next_fire)
+
+    def clear(self, window: Any, ctx: Any) -> None:
+        fire_time = ctx.get_partitioned_state(self.state_desc)
+        timestamp = fire_time.get()
+        if timestamp is not None:
+            self._delete(ctx, timestamp)
+            fire_time.clear()
+
+    def _register_next(self, time: int, window: Any, ctx: Any, fire_time: Any) -> None:
+        next_fire = min(time + self.interval, window.max_timestamp())
+        fire_time.add(next_fire)
+        self._register(ctx, next_fire)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.interval})"
+
+
+class ContinuousEventTimeTrigger(_ContinuousTrigger):
+    """Fires every ``interval`` of event time inside the window, and at its end."""
+
+    _event_time = True
 
     def on_element(self, element: Any, timestamp: int | None, window: Any,
                    ctx: Any) -> TriggerResult:
@@ -200,54 +256,13 @@ class ContinuousEventTimeTrigger(Trigger):
     def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
         if time == window.max_timestamp():
             return TriggerResult.FIRE
-        fire_time = ctx.get_partitioned_state(self.state_desc)
-        if fire_time.get() == time:
-            fire_time.clear()
-            self._register_next(time, window, ctx, fire_time)
-            return TriggerResult.FIRE
-        return TriggerResult.CONTINUE
-
-    def can_merge(self) -> bool:
-        return True
-
-    def on_merge(self, window: Any, ctx: Any) -> None:
-        ctx.merge_partitioned_state(self.state_desc)
-        next_fire = ctx.get_partitioned_state(self.state_desc).get()
-        if next_fire is not None:
-            ctx.register_event_time_timer(next_fire)
-
-    def clear(self, window: Any, ctx: Any) -> None:
-        fire_time = ctx.get_partitioned_state(self.state_desc)
-        timestamp = fire_time.get()
-        if timestamp is not None:
-            ctx.delete_event_time_timer(timestamp)
-            fire_time.clear()
-
-    def _register_next(self, time: int, window: Any, ctx: Any, fire_time: Any) -> None:
-        next_fire = min(time + self.interval, window.max_timestamp())
-        fire_time.add(next_fire)
-        ctx.register_event_time_timer(next_fire)
-
-    def __repr__(self) -> str:
-        return f"ContinuousEventTimeTrigger({self.interval})"
+        return self._fire_if_due(time, window, ctx)
 
 
-class ContinuousProcessingTimeTrigger(Trigger):
+class ContinuousProcessingTimeTrigger(_ContinuousTrigger):
     """Fires every ``interval`` of processing time while the window is open."""
 
-    def __init__(self, interval: int) -> None:
-        if interval <= 0:
-            raise ValueError(
-                f"ContinuousProcessingTimeTrigger needs an interval > 0, got {interval} ms"
-            )
-        self.interval = interval
-        self.state_desc = ReducingStateDescriptor("fire-time", _min)
-
-    @staticmethod
-    def of(interval: Any) -> "ContinuousProcessingTimeTrigger":
-        from minicluster.operators.window.assigners import to_millis
-
-        return ContinuousProcessingTimeTrigger(to_millis(interval, "the trigger interval"))
+    _event_time = False
 
     def on_element(self, element: Any, timestamp: int | None, window: Any,
                    ctx: Any) -> TriggerResult:
@@ -258,39 +273,10 @@ class ContinuousProcessingTimeTrigger(Trigger):
         return TriggerResult.CONTINUE
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
-        fire_time = ctx.get_partitioned_state(self.state_desc)
-        if fire_time.get() == time:
-            fire_time.clear()
-            self._register_next(time, window, ctx, fire_time)
-            return TriggerResult.FIRE
-        return TriggerResult.CONTINUE
+        return self._fire_if_due(time, window, ctx)
 
     def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
         return TriggerResult.CONTINUE
-
-    def can_merge(self) -> bool:
-        return True
-
-    def on_merge(self, window: Any, ctx: Any) -> None:
-        ctx.merge_partitioned_state(self.state_desc)
-        next_fire = ctx.get_partitioned_state(self.state_desc).get()
-        if next_fire is not None:
-            ctx.register_processing_time_timer(next_fire)
-
-    def clear(self, window: Any, ctx: Any) -> None:
-        fire_time = ctx.get_partitioned_state(self.state_desc)
-        timestamp = fire_time.get()
-        if timestamp is not None:
-            ctx.delete_processing_time_timer(timestamp)
-            fire_time.clear()
-
-    def _register_next(self, time: int, window: Any, ctx: Any, fire_time: Any) -> None:
-        next_fire = min(time + self.interval, window.max_timestamp())
-        fire_time.add(next_fire)
-        ctx.register_processing_time_timer(next_fire)
-
-    def __repr__(self) -> str:
-        return f"ContinuousProcessingTimeTrigger({self.interval})"
 
 
 class CountTrigger(Trigger):
