@@ -21,6 +21,7 @@ from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.state import ValueStateDescriptor
 from minicluster.datastream.window import (
     ContinuousEventTimeTrigger,
+    ContinuousProcessingTimeTrigger,
     EventTimeSessionWindows,
     ProcessingTimeSessionWindows,
     SlidingEventTimeWindows,
@@ -256,6 +257,23 @@ def test_continuous_event_time_trigger_fires_every_interval_and_at_the_end(env):
         ((3, 2), 9_999),  # at the window's end
     ]
     assert harness.state_entries() == {} and harness.pending_timers() == 0
+
+
+def test_continuous_processing_time_trigger_fires_every_interval_on_the_clock(env):
+    harness = Harness(
+        keyed(env).window(TumblingProcessingTimeWindows.of(Time.milliseconds(100)))
+        .trigger(ContinuousProcessingTimeTrigger.of(Time.milliseconds(30)))
+        .aggregate(SumCount(), KeyWindowResult()),
+        now_ms=1_000,
+    )
+    harness.push([(0, "a", 1)])  # firings aligned to the interval: 1020, 1050, 1080
+    harness.advance_clock_to(1_019)
+    assert harness.results() == []
+    harness.advance_clock_to(1_020)
+    harness.push([(0, "a", 2)])
+    harness.advance_clock_to(1_050)
+
+    assert harness.results() == [("a", 1_000, 1_100, (1, 1)), ("a", 1_000, 1_100, (3, 2))]
 
 
 class FiringCounter(ProcessWindowFunction):
