@@ -25,8 +25,13 @@ class Registered:
 
 @dataclass(frozen=True, slots=True)
 class Deploy:
+    """Create the job's tasks. ``stage`` (BATCH mode) names the subtasks of one wave
+    and the partitions they read; a later stage of the same job reuses the job's
+    unpickled payload and creates only that wave's tasks."""
+
     job_seq: int
     payload: bytes
+    stage: object | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +48,13 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class TaskFinished:
+    """A subtask ended; in BATCH mode ``partitions`` are the blocking result
+    partitions it wrote, ``(job edge id, subtask index, PartitionDescriptor)``."""
+
     job_seq: int
     vertex_id: int
     subtask_index: int
+    partitions: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,6 +154,7 @@ class TaskManager:
         self.poller.register(self.data_plane.inbox, zmq.POLLIN)
         self.poller.register(self.control, zmq.POLLIN)
         self.tasks: list[Invokable] = []
+        self._job_deployment: object | None = None  # the running job's, unpickled once
         self.client_channels: list[OutputChannel] = []
         self.job_seq = -1
         self.running = True
@@ -197,7 +198,7 @@ class TaskManager:
             if task.finished:  # reported once its last batches left (they may await credit)
                 if not task.has_pending_output():
                     self.tasks.remove(task)
-                    self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index))
+                    self._send_finished(task)
                 continue
             if task.next_timer_deadline() is not None:
                 if not self._guarded(task, task.fire_processing_timers):
@@ -209,8 +210,12 @@ class TaskManager:
                 return True
             if task.finished and not task.has_pending_output():
                 self.tasks.remove(task)
-                self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index))
+                self._send_finished(task)
         return worked
+
+    def _send_finished(self, task: Invokable) -> None:
+        partitions = getattr(task, "result_partitions", ())
+        self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index, partitions))
 
     def _guarded(self, task: Invokable, action) -> bool:
         """Run ``action`` of ``task``; on an interrupt or a failure, drop the job's
@@ -277,20 +282,25 @@ class TaskManager:
                     self.client_channels[message.channel_id].add_credit(message.credit)
             elif isinstance(message, msg.Cancel):
                 self._drop_tasks()
+                self._job_deployment = None
                 self.data_plane.end_job(message.job_seq)
                 self._send(msg.Cancelled(message.job_seq, self.config.tm_index))
             elif isinstance(message, msg.Release):
                 self._drop_tasks()
+                self._job_deployment = None
                 self.data_plane.end_job(message.job_seq)
             elif isinstance(message, msg.Shutdown):
                 self.running = False
                 return
 
     def _deploy(self, message: msg.Deploy) -> None:
-        self._drop_tasks()
-        self.client_channels = []
-        self.job_seq = message.job_seq
-        self.data_plane.start_job(message.job_seq)
+        next_stage = message.stage is not None and message.job_seq == self.job_seq
+        if not next_stage or self._job_deployment is None:
+            self._drop_tasks()
+            self.client_channels = []
+            self._job_deployment = None
+            self.job_seq = message.job_seq
+            self.data_plane.start_job(message.job_seq)
         env = TaskEnvironment(
             tm_index=self.config.tm_index,
             job_seq=message.job_seq,
@@ -303,8 +313,13 @@ class TaskManager:
         try:  # unpickling runs user code (key selectors, partitioners): guard it
             _stepping = True
             try:
-                deployment = pickle.loads(message.payload)
-                self.tasks = deployment.create_tasks(env)
+                if self._job_deployment is None:
+                    self._job_deployment = pickle.loads(message.payload)
+                deployment = self._job_deployment
+                if message.stage is None:
+                    self.tasks = deployment.create_tasks(env)
+                else:  # BATCH: this wave's tasks (the earlier waves' have finished)
+                    self.tasks = deployment.create_tasks(env, message.stage)
             finally:
                 _stepping = False
         except TaskInterrupted:

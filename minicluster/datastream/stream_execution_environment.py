@@ -314,15 +314,14 @@ class StreamExecutionEnvironment:
         return run
 
     def _check_runtime_mode(self) -> None:
-        mode = RuntimeExecutionMode.from_config(self._config).resolve(all_sources_bounded=True)
-        if mode is RuntimeExecutionMode.BATCH:
-            raise NotImplementedError(
-                "BATCH execution (stage by stage over spill files) is not built yet; run "
-                "this job in STREAMING mode (the default), which gives the same final "
-                "results for bounded input"
-            )
+        """Fail early on a bad ``execution.runtime-mode``; every source today is
+        bounded, so AUTOMATIC resolves to BATCH (as in Flink)."""
+        RuntimeExecutionMode.from_config(self._config)
 
     def _execution_config(self) -> dict[str, str]:
         config = dict(self._config)
         config.setdefault("minicluster.batch-size", str(DEFAULT_BATCH_SIZE))
+        if EXECUTION_MODE_KEY in config:  # operators read the resolved mode
+            mode = RuntimeExecutionMode.from_config(config).resolve(all_sources_bounded=True)
+            config[EXECUTION_MODE_KEY] = mode.name
         return config

@@ -3,6 +3,9 @@
 Everything that can be wrong with the program itself (graph, parallelism, slots,
 unpicklable functions, missing input files) is found here, before any process is
 forked.
+
+The client resolves ``execution.runtime-mode`` (AUTOMATIC -> BATCH or STREAMING)
+before it submits; here ``BATCH`` selects stage-by-stage scheduling.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
         cluster.slots_per_taskmanager,
         batch_size,
         config,
+        batch=config.get("execution.runtime-mode") == "BATCH",
     )
     return JobRun(
         cluster, graph.job_name, deployment, payload, owns_cluster, source_coordinator

@@ -1,7 +1,10 @@
 """What the supervisor ships to every TaskManager for one job.
 
 The deployment is cloudpickled once and sent to each TaskManager, which calls
-``create_tasks`` for its share. Each operator travels as its own cloudpickled bytes
+``create_tasks`` for its share. In BATCH mode the job runs stage by stage: each
+``Deploy`` also carries a small ``Stage`` (the subtasks of this wave and where they
+run, the descriptors of the blocking partitions they read, the spill folder), and the
+TaskManager creates only those subtasks. Each operator travels as its own cloudpickled bytes
 and is unpickled once per subtask, so parallel subtasks in one TaskManager never
 share a user function object (or the state a user keeps on it).
 """
@@ -17,24 +20,58 @@ from minicluster.graph.execution_graph import ExecutionGraph, build_execution_gr
 from minicluster.graph.job_graph import JobGraph
 from minicluster.graph.stream_graph import StreamGraph
 from minicluster.jobmanager.scheduler import Assignment, assign_slots
+from minicluster.network.spill import PartitionDescriptor
 from minicluster.slots.task_api import Invokable, TaskEnvironment
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One wave of a BATCH job: which subtasks run now, on which TaskManager, and
+    what they read.
+
+    Attributes:
+        number: the wave's position in the job (0 first).
+        region: the pipelined region the subtasks belong to.
+        assignment: ``(vertex id, subtask index) -> TaskManager`` for this wave only.
+        inputs: ``(job edge id, producer subtask) -> PartitionDescriptor`` of every
+            finished partition the wave's subtasks read.
+        spill_dir: the job's spill folder, where producers write their partitions.
+    """
+
+    number: int
+    region: int
+    assignment: Assignment
+    inputs: dict[tuple[int, int], PartitionDescriptor]
+    spill_dir: str
+
+    def __post_init__(self) -> None:
+        if not self.assignment:
+            raise ValueError(f"stage {self.number} (region {self.region}) runs no subtask")
+
+    def __repr__(self) -> str:
+        return (
+            f"Stage({self.number}: region {self.region}, subtasks "
+            f"{sorted(self.assignment)}, {len(self.inputs)} input partitions)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
     execution_graph: ExecutionGraph
-    assignment: Assignment
+    assignment: Assignment  # STREAMING: every subtask; BATCH: empty (per Stage)
     operator_payloads: dict[int, bytes]
     batch_size: int
     config: dict[str, str]
+    batch: bool = False
 
-    def create_tasks(self, env: TaskEnvironment) -> list[Invokable]:
+    def create_tasks(self, env: TaskEnvironment, stage: Stage | None = None) -> list[Invokable]:
         from minicluster.operators.task import StreamTask  # TaskManager side only
 
         vertices = self.execution_graph.job_graph.vertices
+        assignment = self.assignment if stage is None else stage.assignment
         return [
-            StreamTask(self, vertices[vertex_id], subtask, env)
-            for (vertex_id, subtask), tm in sorted(self.assignment.items())
+            StreamTask(self, vertices[vertex_id], subtask, env, stage)
+            for (vertex_id, subtask), tm in sorted(assignment.items())
             if tm == env.tm_index
         ]
 
@@ -49,14 +86,20 @@ def build_deployment(
     slots_per_tm: int,
     batch_size: int,
     config: dict[str, str],
+    batch: bool = False,
 ) -> tuple[Deployment, bytes]:
-    """Assign slots and serialize; returns the deployment and its shipped bytes."""
+    """Assign slots and serialize; returns the deployment and its shipped bytes.
+
+    In BATCH mode slots are assigned per stage (``jobmanager/batch_scheduler.py``), so
+    a job runs on fewer slots than its parallelism."""
     execution_graph = build_execution_graph(job_graph)
-    assignment = assign_slots(job_graph, tm_count, slots_per_tm)
+    assignment = {} if batch else assign_slots(job_graph, tm_count, slots_per_tm)
     payloads = {}
     for node in stream_graph.nodes.values():
         payloads[node.id] = _dumps(node.operator, f"operator {node.name!r}")
-    deployment = Deployment(execution_graph, assignment, payloads, batch_size, dict(config))
+    deployment = Deployment(
+        execution_graph, assignment, payloads, batch_size, dict(config), batch
+    )
     return deployment, _dumps(deployment, "the job graph (partitioners, key selectors)")
 
 

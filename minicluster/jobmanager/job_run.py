@@ -12,6 +12,15 @@
 
 Ctrl-C (KeyboardInterrupt) or closing the result iterator early cancels the job the
 same way; the cluster is stopped afterwards if the run owns it.
+
+BATCH mode runs the same protocol once per stage:
+
+    spill folder created (io.tmp.dirs)
+    for each pipelined region, once all the regions it consumes have finished:
+        for each wave of the region (at most `total slots` subtask slices):
+            Deploy(stage: this wave's subtasks + the descriptors of their inputs)
+            -> Deployed(all) -> Start(all) -> TaskFinished(partitions) per subtask
+    -> Release(all); the spill folder is removed (also after a failure or cancel)
 """
 
 from __future__ import annotations
@@ -23,7 +32,12 @@ from typing import Iterator
 
 from minicluster.errors import JobExecutionError, RemoteTraceback, TaskManagerLostError
 from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
-from minicluster.jobmanager.deployment import Deployment
+from minicluster.graph.regions import pipelined_regions
+from minicluster.jobmanager.batch_scheduler import ready_regions, region_waves
+from minicluster.jobmanager.deployment import Deployment, Stage
+from minicluster.jobmanager.scheduler import Assignment
+from minicluster.network.spill import PartitionDescriptor
+from minicluster.network.spill_directory import SpillDirectory, create_spill_directory
 from minicluster.jobmanager.source_coordinator import SourceCoordinator
 from minicluster.slots import messages as msg
 
@@ -49,6 +63,12 @@ class JobRun:
         self.owns_cluster = owns_cluster
         self.job_seq = -1
         self.net_runtime_ms = 0
+        #: BATCH: the job's spill folder while it runs (removed when the job ends).
+        self.spill_dir: SpillDirectory | None = None
+        #: BATCH: ``(job edge id, producer subtask) -> PartitionDescriptor``.
+        self.partitions: dict[tuple[int, int], PartitionDescriptor] = {}
+        #: BATCH: the stages run so far, in order.
+        self.stages: list[Stage] = []
 
     def run(self) -> Iterator[object]:
         """Run the job; yields the records of its collect sinks as they arrive."""
@@ -67,6 +87,10 @@ class JobRun:
                 cluster.stop()
             raise
         try:
+            if self.deployment.batch:
+                self.spill_dir = create_spill_directory(
+                    self.deployment.config.get("io.tmp.dirs")
+                )
             yield from self._supervise()
             cluster.broadcast(msg.Release(self.job_seq))
         except TaskManagerDied as died:
@@ -80,13 +104,46 @@ class JobRun:
             raise
         finally:
             self.net_runtime_ms = int((time.monotonic() - started) * 1000)
+            if self.spill_dir is not None:  # after the cancel: no task writes any more
+                self.spill_dir.cleanup()
             cluster.end_job()
             if self.owns_cluster:
                 cluster.stop()
 
     def _supervise(self) -> Iterator[object]:
+        if self.deployment.batch:
+            yield from self._supervise_batch()
+        else:
+            yield from self._run_stage(None, self.deployment.assignment)
+
+    def _supervise_batch(self) -> Iterator[object]:
+        """Run the pipelined regions one after another, each in waves."""
+        cluster = self.cluster
+        job_graph = self.deployment.execution_graph.job_graph
+        regions = pipelined_regions(job_graph)
+        finished: set[int] = set()
+        while len(finished) < len(regions):
+            region = ready_regions(regions, finished, set())[0]
+            in_edges = {
+                e.id for e in job_graph.edges
+                if e.target_vertex in region.vertices and e.source_vertex not in region.vertices
+            }
+            inputs = {key: d for key, d in self.partitions.items() if key[0] in in_edges}
+            for wave in region_waves(
+                job_graph, region, cluster.taskmanager_count, cluster.slots_per_taskmanager
+            ):
+                stage = Stage(len(self.stages), region.id, wave, inputs, self.spill_dir.path)
+                self.stages.append(stage)
+                yield from self._run_stage(stage, wave)
+            finished.add(region.id)
+
+    def _run_stage(self, stage: Stage | None, assignment: Assignment) -> Iterator[object]:
+        """Deploy ``assignment``'s subtasks, start them, serve them until all finished."""
         cluster, seq = self.cluster, self.job_seq
-        cluster.broadcast(msg.Deploy(seq, self.payload))
+        if stage is None:
+            cluster.broadcast(msg.Deploy(seq, self.payload))
+        else:
+            cluster.broadcast(msg.Deploy(seq, self.payload, stage))
         deployed: set[int] = set()
         while len(deployed) < cluster.taskmanager_count:
             for message in cluster.receive(None):
@@ -97,7 +154,7 @@ class JobRun:
                 else:
                     self._handle_other(message)
         cluster.broadcast(msg.Start(seq))
-        remaining = len(self.deployment.assignment)
+        remaining = len(assignment)
         while remaining:
             for message in cluster.receive(None):
                 if isinstance(message, msg.Collected):
@@ -108,10 +165,12 @@ class JobRun:
                     if message.job_seq == seq:
                         subtask = (message.vertex_id, message.subtask_index)
                         answer = self.source_coordinator.assign(message)
-                        cluster.send(self.deployment.assignment[subtask], answer)
+                        cluster.send(assignment[subtask], answer)
                 elif isinstance(message, msg.TaskFinished):
                     if message.job_seq == seq:
                         remaining -= 1
+                        for edge_id, subtask_index, descriptor in message.partitions:
+                            self.partitions[(edge_id, subtask_index)] = descriptor
                 elif isinstance(message, msg.TaskFailed):
                     if message.job_seq == seq:
                         raise self._failure(message)

@@ -1,9 +1,13 @@
 """Keyed running aggregates: ``KeyedStream.reduce`` and the field aggregations.
 
-In STREAMING mode (the only mode so far) every input record yields the key's updated
-aggregate, as in Flink. The per-key accumulators live in a dict local to the subtask;
-records reach the subtask that owns their key group, so every key lives in exactly
-one subtask.
+In STREAMING mode every input record yields the key's updated aggregate, as in
+Flink. In BATCH mode (``execution.runtime-mode: BATCH`` in the job's configuration,
+resolved by the client) nothing is emitted per record: at the end of input each key's
+final aggregate is emitted once, with the timestamp of the key's last record, as
+Flink's batch execution does. The per-key accumulators live in a dict local to the
+subtask; records reach the subtask that owns their key group, so every key lives in
+exactly one subtask. In BATCH mode the producers pre-combine per key before the
+blocking exchange (``combiner()``, used by ``network/blocking.CombiningRecordWriter``).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from minicluster._functions import (
     open_function,
     resolve_function,
 )
+from minicluster.network.blocking import KeyedPartial
 from minicluster.operators.aggregations import FieldAggregation
 from minicluster.operators.base import OperatorContext, StreamOperator
+from minicluster.operators.window.preaggregation import _has_lifecycle
 
 _MISSING = object()
 
@@ -28,14 +34,30 @@ class KeyedReduceOperator(StreamOperator):
         self.key_selector = key_selector
         self.reduce_function = reduce_function
 
+    def combiner(self) -> tuple | None:
+        """``(key_of, reduce)`` for a BATCH combiner in the producers, or None when a
+        function has ``open``/``close`` (it may depend on the subtask it runs in)."""
+        if _has_lifecycle(self.key_selector) or _has_lifecycle(self.reduce_function):
+            return None
+        return (
+            resolve_function(self.key_selector, KeySelector, "get_key"),
+            resolve_function(self.reduce_function, ReduceFunction, "reduce"),
+        )
+
     def open(self, ctx: OperatorContext) -> None:
         self._key_of = resolve_function(self.key_selector, KeySelector, "get_key")
         self._reduce = resolve_function(self.reduce_function, ReduceFunction, "reduce")
         self._accumulators: dict = {}
+        self._timestamps: dict = {}
+        self._batch = ctx.config.get("execution.runtime-mode") == "BATCH"
+        self._batch_size = ctx.batch_size
         open_function(self.key_selector, ctx.runtime_context)
         open_function(self.reduce_function, ctx.runtime_context)
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
+        if self._batch:
+            self._accumulate(values, timestamps)
+            return
         key_of, reduce, accumulators = self._key_of, self._reduce, self._accumulators
         out = []
         append = out.append
@@ -49,6 +71,36 @@ class KeyedReduceOperator(StreamOperator):
         if isinstance(reduce, FieldAggregation) and reduce.specialized is not None:
             self._reduce = reduce.specialized  # skip one call level from now on
         self.output.collect(out, timestamps)
+
+    def _accumulate(self, values: list, timestamps: list | None) -> None:
+        """BATCH: fold into the accumulators, emit nothing until the end of input."""
+        key_of, reduce, accumulators = self._key_of, self._reduce, self._accumulators
+        keys = []
+        for value in values:
+            if type(value) is KeyedPartial:  # a producer's combiner already folded these
+                key, value = value.key, value.value
+            else:
+                key = key_of(value)
+            keys.append(key)
+            accumulator = accumulators.get(key, _MISSING)
+            accumulators[key] = value if accumulator is _MISSING else reduce(accumulator, value)
+        if timestamps is not None:
+            stamps = self._timestamps
+            for key, timestamp in zip(keys, timestamps):
+                stamps[key] = timestamp
+        if isinstance(reduce, FieldAggregation) and reduce.specialized is not None:
+            self._reduce = reduce.specialized
+
+    def end_input(self) -> None:
+        if not self._batch:
+            return
+        keys = list(self._accumulators)
+        accumulators, stamps, size = self._accumulators, self._timestamps, self._batch_size
+        for start in range(0, len(keys), size):
+            chunk = keys[start:start + size]
+            timestamps = [stamps.get(k) for k in chunk] if stamps else None
+            self.output.collect([accumulators[k] for k in chunk], timestamps)
+        self._accumulators, self._timestamps = {}, {}
 
     def close(self) -> None:
         close_function(self.reduce_function)

@@ -15,6 +15,14 @@ passes it on. When every remaining channel is idle, the task tells its consumers
 is idle too (through its chain, so an operator holding records back flushes them
 first). A source ends by emitting the maximum watermark, so all event-time
 timers downstream fire before EndOfPartition closes each channel.
+
+BATCH mode (a ``Stage`` is given): every edge between JobVertices is blocking. The
+task writes each outgoing edge into a spill-file partition (``BlockingRecordWriter``)
+whose descriptor it hands to the TaskManager when it finishes
+(``result_partitions``), and reads each incoming edge from its producers' finished
+partitions (``BlockingInput``, one batch per step, no credit). No watermarks travel:
+when every blocking input is exhausted the head processes the maximum watermark (so
+event-time timers and windows fire at the end of input), then the input ends.
 """
 
 from __future__ import annotations
@@ -24,6 +32,11 @@ import time
 from typing import TYPE_CHECKING
 
 from minicluster._functions import RuntimeContext
+from minicluster.network.blocking import (
+    BlockingInput,
+    BlockingRecordWriter,
+    CombiningRecordWriter,
+)
 from minicluster.network.channels import InputChannel, OutputChannel
 from minicluster.network.codec import DATA
 from minicluster.network.events import (
@@ -34,7 +47,9 @@ from minicluster.network.events import (
     Watermark,
     WatermarkStatus,
 )
+from minicluster.network.partitioners import KeyGroupStreamPartitioner
 from minicluster.network.record_writer import RecordWriter
+from minicluster.network.spill import ResultPartitionWriter
 from minicluster.operators.base import OperatorContext, ProcessingTimeService, tag_operator
 from minicluster.operators.chain import ChainNode
 from minicluster.operators.sources import REQUEST_SPLIT
@@ -42,7 +57,11 @@ from minicluster.slots.task_api import TaskEnvironment
 
 if TYPE_CHECKING:
     from minicluster.graph.job_graph import JobVertex
-    from minicluster.jobmanager.deployment import Deployment
+    from minicluster.jobmanager.deployment import Deployment, Stage
+
+
+COMBINER_KEY = "minicluster.batch.combiner"
+COMBINER_MAX_ENTRIES_KEY = "minicluster.batch.combiner.max-entries"
 
 
 class _InputState:
@@ -62,6 +81,7 @@ class StreamTask:
         vertex: JobVertex,
         subtask_index: int,
         env: TaskEnvironment,
+        stage: Stage | None = None,
     ) -> None:
         self.vertex_id = vertex.id
         self.subtask_index = subtask_index
@@ -77,12 +97,75 @@ class StreamTask:
         self._input_states: dict[int, _InputState] = {}
         self._outputs: list[OutputChannel] = []
         self._writers: dict[tuple[int, str | None], list[RecordWriter]] = {}
+        self._blocking_inputs: list[BlockingInput] = []
+        self._blocking_writers: list[BlockingRecordWriter] = []
+        #: BATCH: ``(job edge id, subtask index, PartitionDescriptor)`` per outgoing
+        #: edge, set when the task finishes.
+        self.result_partitions: tuple = ()
         self._opened_nodes: list[ChainNode] = []
         self._next_input = 0
         self._watermark = MIN_WATERMARK
         self._idle = False
         self.processing_time = ProcessingTimeService(time.time)
-        self._create_channels()
+        if stage is None:
+            self._create_channels()
+        else:
+            self._create_blocking_ends(stage)
+
+    def _create_blocking_ends(self, stage: Stage) -> None:
+        """BATCH: spill-file partitions instead of network channels on every edge."""
+        vertices = self._deployment.execution_graph.job_graph.vertices
+        for edge in self._deployment.execution_graph.edges:
+            job_edge = edge.job_edge
+            if job_edge.target_vertex == self.vertex_id:
+                descriptors = [
+                    stage.inputs[(job_edge.id, channel.producer)]
+                    for channel in edge.consumer_channels(self.subtask_index)
+                ]
+                self._blocking_inputs.append(
+                    BlockingInput(job_edge.input_index, descriptors, self.subtask_index)
+                )
+            if job_edge.source_vertex == self.vertex_id:
+                target = vertices[job_edge.target_vertex]
+                consumers = [c.consumer for c in edge.producer_channels(self.subtask_index)]
+                partitioner = job_edge.partitioner.copy_for_subtask(
+                    len(consumers), self.subtask_index
+                )
+                partition = ResultPartitionWriter(
+                    stage.spill_dir,
+                    f"edge{job_edge.id}-subtask{self.subtask_index}",
+                    target.parallelism,
+                    sync=False,  # the job's own scratch files: a crash loses the job anyway
+                )
+                name = f"{partitioner} partitioning to {target.head.name!r} (blocking)"
+                combiner = self._combiner_for(job_edge)
+                if combiner is None:
+                    writer = BlockingRecordWriter(
+                        partitioner, partition, consumers, name, job_edge.id
+                    )
+                else:
+                    key_of, reduce = combiner
+                    writer = CombiningRecordWriter(
+                        partitioner, partition, consumers, name + " with combiner",
+                        job_edge.id, key_of, reduce,
+                        int(self._deployment.config.get(COMBINER_MAX_ENTRIES_KEY, 100_000)),
+                        self._deployment.batch_size,
+                    )
+                self._blocking_writers.append(writer)
+                key = (job_edge.source_node, job_edge.side_tag)
+                self._writers.setdefault(key, []).append(writer)
+        self._unfinished_inputs = len(self._blocking_inputs)
+
+    def _combiner_for(self, job_edge) -> tuple | None:
+        """``(key_of, reduce)`` when ``job_edge`` is a keyed exchange into a keyed
+        reduce (``reduce``, ``sum``, ``min``, ...) that allows a combiner."""
+        if not isinstance(job_edge.partitioner, KeyGroupStreamPartitioner):
+            return None
+        if self._deployment.config.get(COMBINER_KEY, "true").strip().lower() == "false":
+            return None
+        operator = pickle.loads(self._deployment.operator_payloads[job_edge.target_node])
+        combiner = getattr(operator, "combiner", None)
+        return combiner() if callable(combiner) else None
 
     def _create_channels(self) -> None:
         deployment, vertex, env = self._deployment, self._vertex, self._env
@@ -179,6 +262,13 @@ class StreamTask:
                 tag_operator(exc, node.name)
                 error = error or exc
         self._opened_nodes.clear()
+        for blocking_input in self._blocking_inputs:
+            blocking_input.close()
+        for writer in self._blocking_writers:
+            try:
+                writer.abort()  # a finished partition is kept for its consumers
+            except OSError as exc:
+                error = error or exc
         if error is not None:
             raise error
 
@@ -192,6 +282,8 @@ class StreamTask:
                 return False
         if self._source is not None:
             return self._source.is_available()
+        if self._blocking_inputs:
+            return True  # runnable until every blocking input is exhausted
         for channel in self._inputs:
             if channel.queue:
                 return True
@@ -229,6 +321,9 @@ class StreamTask:
             else:
                 self._head.push(batch, None)
             return
+        if self._blocking_inputs:
+            self._step_blocking()
+            return
         inputs = self._inputs
         count = len(inputs)
         for offset in range(count):
@@ -258,6 +353,22 @@ class StreamTask:
             else:
                 self._advance_watermark()
 
+    def _step_blocking(self) -> None:
+        """BATCH: one batch of the first blocking input that is not exhausted."""
+        blocking_input = self._blocking_inputs[0]
+        batch = blocking_input.next_batch()
+        if batch is not None:
+            values, timestamps = batch
+            self._head.push(values, timestamps, blocking_input.input_index)
+            return
+        blocking_input.close()
+        self._blocking_inputs.pop(0)
+        self._unfinished_inputs -= 1
+        if self._unfinished_inputs == 0:
+            self._watermark = MAX_WATERMARK
+            self._head.process_watermark(MAX_WATERMARK)
+            self._finish()
+
     def _advance_watermark(self) -> None:
         """Recompute the min over active channels; process it if it moved forward."""
         active = [
@@ -286,4 +397,9 @@ class StreamTask:
     def _finish(self) -> None:
         self._head.end_input()
         self._broadcast(END_OF_PARTITION)
+        if self._blocking_writers:
+            self.result_partitions = tuple(
+                (writer.edge_id, self.subtask_index, writer.finish())
+                for writer in self._blocking_writers
+            )
         self.finished = True

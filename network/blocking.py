@@ -1,0 +1,197 @@
+"""The ends of a blocking edge (BATCH mode): a spill-file writer and a file input.
+
+    producer subtask: chain --> BlockingRecordWriter --partitioner--> subpartition
+                                 (ResultPartitionWriter, one per outgoing edge)
+                                 finish() -> PartitionDescriptor -> supervisor
+    consumer subtask: BlockingInput(descriptors of every producer, my subtask index)
+                      --> one batch per step --> chain head ... exhausted: end of input
+
+The partitioner decides a record's channel exactly as on a network edge; channel i of
+the producer is the subpartition of the consumer subtask that channel i would reach,
+so a consumer reads the subpartition numbered by its own subtask index. Events are
+not written: no watermarks travel in BATCH (the consumer processes the maximum
+watermark once its blocking inputs are exhausted) and the end of a partition is the
+end of its file. Reading needs no credit: the file is complete before anyone reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from minicluster.network.partitioners import StreamPartitioner
+from minicluster.state.key_groups import subtask_for_key
+from minicluster.network.spill import PartitionDescriptor, ResultPartitionReader, ResultPartitionWriter
+
+
+_MISSING = object()
+
+
+class KeyedPartial:
+    """A combiner's output: a key's accumulator, carrying its key, since a reduce
+    function's result need not have the key of its inputs (``lambda a, b: a + b``)."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: object, value: object) -> None:
+        self.key = key
+        self.value = value
+
+    def __reduce__(self):
+        return (KeyedPartial, (self.key, self.value))
+
+    def __repr__(self) -> str:
+        return f"KeyedPartial({self.key!r}, {self.value!r})"
+
+
+class BlockingRecordWriter:
+    """A ``RecordWriter`` look-alike that writes a blocking result partition."""
+
+    __slots__ = ("partitioner", "partition", "subpartitions", "name", "edge_id")
+
+    def __init__(
+        self,
+        partitioner: StreamPartitioner,
+        partition: ResultPartitionWriter,
+        subpartitions: list[int],
+        name: str,
+        edge_id: int,
+    ) -> None:
+        self.partitioner = partitioner
+        self.partition = partition
+        self.subpartitions = subpartitions  # channel index -> consumer subtask
+        self.name = name
+        self.edge_id = edge_id
+
+    def emit(self, values: list, timestamps: list | None = None) -> None:
+        write, subpartitions = self.partition.write, self.subpartitions
+        for channel, records, stamps in self.partitioner.route(values, timestamps):
+            write(subpartitions[channel], records, stamps)
+
+    def broadcast_event(self, event: object) -> None:
+        """Watermarks, idleness and EndOfPartition are not written (see module doc)."""
+
+    @property
+    def is_blocked(self) -> bool:
+        return False
+
+    def finish(self) -> PartitionDescriptor:
+        return self.partition.finish()
+
+    def abort(self) -> None:
+        """Remove an unfinished partition's files (a failed or cancelled producer)."""
+        if self.partition._descriptor is None:
+            self.partition.delete()
+
+
+class CombiningRecordWriter(BlockingRecordWriter):
+    """A blocking writer that pre-combines per key before it writes (a combiner).
+
+    For an edge into a keyed reduce in BATCH mode: records are folded per key with the
+    consumer's own reduce function, so the partition holds one record per key and
+    producer (the consumer folds those partials with the same function). The
+    accumulators are written out whenever more than ``max_entries`` keys are open,
+    so memory stays bounded; a key may then appear more than once, which the
+    consumer's fold makes right. Each output keeps the timestamp of its key's last
+    record.
+    """
+
+    __slots__ = ("key_of", "reduce", "max_entries", "batch_size", "_accumulators", "_stamps")
+
+    def __init__(
+        self,
+        partitioner: StreamPartitioner,
+        partition: ResultPartitionWriter,
+        subpartitions: list[int],
+        name: str,
+        edge_id: int,
+        key_of,
+        reduce,
+        max_entries: int,
+        batch_size: int,
+    ) -> None:
+        super().__init__(partitioner, partition, subpartitions, name, edge_id)
+        self.key_of = key_of
+        self.reduce = reduce
+        self.max_entries = max_entries
+        self.batch_size = batch_size
+        self._accumulators: dict = {}
+        self._stamps: dict = {}
+
+    def emit(self, values: list, timestamps: list | None = None) -> None:
+        key_of, reduce, accumulators = self.key_of, self.reduce, self._accumulators
+        for value in values:
+            key = key_of(value)
+            accumulator = accumulators.get(key, _MISSING)
+            accumulators[key] = value if accumulator is _MISSING else reduce(accumulator, value)
+        if timestamps is not None:
+            stamps = self._stamps
+            for value, timestamp in zip(values, timestamps):
+                stamps[key_of(value)] = timestamp
+        if len(accumulators) > self.max_entries:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write every accumulator as a ``KeyedPartial``, routed by its key."""
+        accumulators, stamps = self._accumulators, self._stamps
+        partitioner = self.partitioner
+        n, max_parallelism = partitioner.num_channels, partitioner.max_parallelism
+        per_channel: dict[int, tuple[list, list]] = {}
+        for key, value in accumulators.items():
+            channel = subtask_for_key(key, n, max_parallelism)
+            values, timestamps = per_channel.setdefault(channel, ([], []))
+            values.append(KeyedPartial(key, value))
+            timestamps.append(stamps.get(key))
+            if len(values) >= self.batch_size:
+                self._write(channel, values, timestamps, bool(stamps))
+                per_channel[channel] = ([], [])
+        for channel, (values, timestamps) in per_channel.items():
+            if values:
+                self._write(channel, values, timestamps, bool(stamps))
+        self._accumulators, self._stamps = {}, {}
+
+    def _write(self, channel: int, values: list, timestamps: list, stamped: bool) -> None:
+        self.partition.write(self.subpartitions[channel], values, timestamps if stamped else None)
+
+    def finish(self) -> PartitionDescriptor:
+        self._flush()
+        return self.partition.finish()
+
+
+class BlockingInput:
+    """Every producer's subpartition ``subtask_index`` of one blocking edge, in turn."""
+
+    __slots__ = ("input_index", "descriptors", "subtask_index", "_batches", "finished")
+
+    def __init__(
+        self, input_index: int, descriptors: list[PartitionDescriptor], subtask_index: int
+    ) -> None:
+        self.input_index = input_index
+        self.descriptors = descriptors
+        self.subtask_index = subtask_index
+        self._batches: Iterator[tuple[list, list | None]] | None = None
+        self.finished = False
+
+    def _iterate(self) -> Iterator[tuple[list, list | None]]:
+        for descriptor in self.descriptors:
+            yield from ResultPartitionReader(descriptor, self.subtask_index)
+
+    def next_batch(self) -> tuple[list, list | None] | None:
+        """The next ``(values, timestamps)``, or None (and ``finished``) at the end."""
+        if self.finished:
+            return None
+        if self._batches is None:
+            self._batches = self._iterate()
+        batch = next(self._batches, None)
+        if batch is None:
+            self.finished = True
+        return batch
+
+    def close(self) -> None:
+        if self._batches is not None:
+            self._batches.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"BlockingInput(input {self.input_index}, subpartition {self.subtask_index} "
+            f"of {len(self.descriptors)} partitions)"
+        )
