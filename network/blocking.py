@@ -127,6 +127,9 @@ class CombiningRecordWriter(BlockingRecordWriter):
             stamps = self._stamps
             for value, timestamp in zip(values, timestamps):
                 stamps[key_of(value)] = timestamp
+        specialized = getattr(reduce, "specialized", None)
+        if specialized is not None:  # a field aggregation picked its shape: call that
+            self.reduce = specialized
         if len(accumulators) > self.max_entries:
             self._flush()
 
