@@ -49,12 +49,14 @@ class Start:
 @dataclass(frozen=True, slots=True)
 class TaskFinished:
     """A subtask ended; in BATCH mode ``partitions`` are the blocking result
-    partitions it wrote, ``(job edge id, subtask index, PartitionDescriptor)``."""
+    partitions it wrote, ``(job edge id, subtask index, PartitionDescriptor)``, and
+    ``records_in`` the records pushed into its chain's head."""
 
     job_seq: int
     vertex_id: int
     subtask_index: int
     partitions: tuple = ()
+    records_in: int = 0
 
 
 @dataclass(frozen=True, slots=True)

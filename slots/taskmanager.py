@@ -215,7 +215,8 @@ class TaskManager:
 
     def _send_finished(self, task: Invokable) -> None:
         partitions = getattr(task, "result_partitions", ())
-        self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index, partitions))
+        self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index,
+                                    partitions, getattr(task, "records_in", 0)))
 
     def _guarded(self, task: Invokable, action) -> bool:
         """Run ``action`` of ``task``; on an interrupt or a failure, drop the job's

@@ -304,7 +304,9 @@ class StreamExecutionEnvironment:
         self._graph = self._new_graph()  # as Flink clears transformations
         for record in run.run():
             pass
-        return JobExecutionResult(run.job_seq, graph.job_name, run.net_runtime_ms)
+        return JobExecutionResult(
+            run.job_seq, graph.job_name, run.net_runtime_ms, run.region_stats()
+        )
 
     def _collect(self, job_name: str | None):
         self._check_runtime_mode()

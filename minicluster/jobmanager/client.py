@@ -10,15 +10,24 @@ before it submits; here ``BATCH`` selects stage-by-stage scheduling.
 
 from __future__ import annotations
 
+import uuid
+
 from minicluster.graph.job_graph import compile_job_graph
 from minicluster.graph.stream_graph import StreamGraph
 from minicluster.jobmanager.cluster import MiniCluster, active_cluster
 from minicluster.jobmanager.deployment import build_deployment
 from minicluster.jobmanager.job_run import JobRun
+from minicluster.jobmanager.restart_strategy import RestartStrategyConfig
 from minicluster.jobmanager.source_coordinator import SourceCoordinator
+
+JOB_UUID_KEY = "minicluster.job.uuid"
 
 
 def submit(graph: StreamGraph, config: dict[str, str]) -> JobRun:
+    RestartStrategyConfig.from_config(config)  # a bad restart-strategy.* fails here
+    # Names this submission for its attempts (a re-run FileSink subtask replaces the
+    # part files of its earlier attempt, found by this id).
+    config = {**config, JOB_UUID_KEY: str(uuid.uuid4())}
     job_graph = compile_job_graph(graph)
     # Split sources list their input now: a missing path fails in the client.
     source_coordinator = SourceCoordinator.for_job(graph, job_graph, config)

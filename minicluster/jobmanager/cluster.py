@@ -6,6 +6,9 @@
                           zmq ROUTER jobmanager.ctl  <--  DEALER: Registered
     JobRun (one job):     Deploy -> Deployed, Start, <--  Output / Collected /
                           Cancel -> Cancelled, Release    TaskFinished / TaskFailed
+    replace_taskmanager(i):  fork TM i again  -------->  run_taskmanager(config)
+                          (a dead one; the ROUTER   <--  Registered (new routing id)
+                          learns its routing id)
     MiniCluster.stop():   Shutdown, join, rmtree runtime dir
 
 The supervisor lives in the client process, as Flink's MiniCluster lives in the
@@ -29,7 +32,7 @@ import shutil
 import signal
 import tempfile
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 import zmq
 
@@ -102,6 +105,7 @@ class MiniCluster:
         self._processes: list[multiprocessing.process.BaseProcess] = []
         self._routing_ids: dict[int, bytes] = {}
         self._sentinels: dict[int, int] = {}
+        self._deaths: dict[int, str] = {}  # TaskManager -> how it died (until replaced)
         self._context: zmq.Context | None = None
         self._router: zmq.Socket | None = None
         self._poller: zmq.Poller | None = None
@@ -159,6 +163,11 @@ class MiniCluster:
         return self
 
     def _fork_taskmanager(self, index: int) -> None:
+        process = self._spawn_taskmanager(index)
+        self._processes.append(process)
+        self._sentinels[index] = process.sentinel
+
+    def _spawn_taskmanager(self, index: int) -> multiprocessing.process.BaseProcess:
         config = TaskManagerConfig(
             tm_index=index,
             tm_count=self.taskmanager_count,
@@ -176,8 +185,54 @@ class MiniCluster:
             daemon=True,
         )
         process.start()
-        self._processes.append(process)
+        return process
+
+    def replace_taskmanager(
+        self, index: int, on_message: Callable[[object], None] | None = None
+    ) -> None:
+        """Fork a new TaskManager ``index`` in place of a dead one; wait until it registered.
+
+        The replacement runs ``run_taskmanager`` exactly as the first one did: it binds
+        the same inbox path (peers' PUSH sockets reconnect to it by themselves) and
+        sends ``Registered``, from which the ROUTER learns its new routing id. Unlike
+        at ``start()``, this process already owns a ZeroMQ context and its I/O
+        threads when it forks: the child inherits that memory but never touches it
+        (it creates its own context, and leaves with ``os._exit``, so no finalizer of
+        an inherited socket runs). Messages other TaskManagers send meanwhile go to
+        ``on_message``. A cluster marked broken by this TaskManager's death is usable
+        again afterwards.
+
+        Raises:
+            ClusterError: the cluster is not started, the TaskManager is alive, or
+                the replacement did not register.
+        """
+        if self._router is None:
+            raise ClusterError("the cluster is not started")
+        old = self._processes[index]
+        if old.is_alive():
+            raise ClusterError(f"TaskManager {index} (pid {old.pid}) is alive")
+        old.join(1.0)
+        sentinel = self._sentinels.pop(index, None)
+        if sentinel is not None:  # died, but no receive() has noticed yet
+            self._poller.unregister(sentinel)
+        self._routing_ids.pop(index, None)
+        process = self._spawn_taskmanager(index)
+        self._processes[index] = process
         self._sentinels[index] = process.sentinel
+        self._poller.register(process.sentinel, zmq.POLLIN)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while index not in self._routing_ids:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ClusterError(
+                    f"the replacement of TaskManager {index} did not register within "
+                    f"{STARTUP_TIMEOUT_S:.0f} s"
+                )
+            for message in self.receive(remaining):
+                if not isinstance(message, msg.Registered) and on_message is not None:
+                    on_message(message)
+        if self.broken is not None and self.broken == self._deaths.pop(index, None):
+            self.broken = None
 
     def _await_registration(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -214,6 +269,7 @@ class MiniCluster:
         self._processes.clear()
         self._sentinels.clear()
         self._routing_ids.clear()
+        self._deaths.clear()
         if self._router is not None:
             self._router.close(0)
             self._router = None
@@ -317,8 +373,12 @@ class MiniCluster:
         self._poller.unregister(self._sentinels.pop(index))
         self._routing_ids.pop(index, None)
         died = TaskManagerDied(index, process.pid, process.exitcode)
-        self.broken = str(died)
+        self.broken = self._deaths[index] = str(died)
         raise died
+
+    def dead_taskmanagers(self) -> list[int]:
+        """TaskManagers whose death was noticed and that were not replaced yet."""
+        return sorted(self._deaths)
 
     def live_taskmanagers(self) -> list[int]:
         return sorted(self._routing_ids)

@@ -36,6 +36,8 @@ class Stage:
         inputs: ``(job edge id, producer subtask) -> PartitionDescriptor`` of every
             finished partition the wave's subtasks read.
         spill_dir: the job's spill folder, where producers write their partitions.
+        attempt: the region's attempt (0 first); a re-run names its partitions after
+            it, so they never collide with the files of a failed attempt.
     """
 
     number: int
@@ -43,6 +45,7 @@ class Stage:
     assignment: Assignment
     inputs: dict[tuple[int, int], PartitionDescriptor]
     spill_dir: str
+    attempt: int = 0
 
     def __post_init__(self) -> None:
         if not self.assignment:
@@ -50,7 +53,9 @@ class Stage:
 
     def __repr__(self) -> str:
         return (
-            f"Stage({self.number}: region {self.region}, subtasks "
+            f"Stage({self.number}: region {self.region}"
+            + (f" attempt {self.attempt}" if self.attempt else "")
+            + ", subtasks "
             f"{sorted(self.assignment)}, {len(self.inputs)} input partitions)"
         )
 

@@ -21,22 +21,33 @@ BATCH mode runs the same protocol once per stage:
             Deploy(stage: this wave's subtasks + the descriptors of their inputs)
             -> Deployed(all) -> Start(all) -> TaskFinished(partitions) per subtask
     -> Release(all); the spill folder is removed (also after a failure or cancel)
+
+    a stage fails (TaskFailed, TaskManager died)
+        -> Cancel(all) -> restart strategy allows? no: the job fails with that error
+        -> yes: fork replacements of dead TaskManagers, wait the delay, then re-run
+           (failover.regions_to_restart): the failed region's unfinished subtasks,
+           or, for a lost/corrupt input partition, its producer region and all
+           downstream in full (backtracking), or everything (``full``)
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 import time
 from typing import Iterator
 
+from minicluster.common.job_execution_result import RegionStats
 from minicluster.errors import JobExecutionError, RemoteTraceback, TaskManagerLostError
 from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
-from minicluster.graph.regions import pipelined_regions
+from minicluster.graph.regions import PipelinedRegion, pipelined_regions
+from minicluster.jobmanager.failover import PARTITION_ERRORS, regions_to_restart
+from minicluster.jobmanager.restart_strategy import RestartStrategyConfig
 from minicluster.jobmanager.batch_scheduler import ready_regions, region_waves
 from minicluster.jobmanager.deployment import Deployment, Stage
 from minicluster.jobmanager.scheduler import Assignment
-from minicluster.network.spill import PartitionDescriptor
+from minicluster.network.spill import PartitionDescriptor, delete_partition
 from minicluster.network.spill_directory import SpillDirectory, create_spill_directory
 from minicluster.jobmanager.source_coordinator import SourceCoordinator
 from minicluster.slots import messages as msg
@@ -67,8 +78,15 @@ class JobRun:
         self.spill_dir: SpillDirectory | None = None
         #: BATCH: ``(job edge id, producer subtask) -> PartitionDescriptor``.
         self.partitions: dict[tuple[int, int], PartitionDescriptor] = {}
-        #: BATCH: the stages run so far, in order.
+        #: BATCH: the stages run so far, in order (failed attempts included).
         self.stages: list[Stage] = []
+        #: BATCH: the job's pipelined regions, once it runs.
+        self.regions: tuple[PipelinedRegion, ...] | None = None
+        self._attempts: dict[int, int] = {}
+        #: BATCH: per region, its finished subtasks' records in.
+        self._done: dict[int, dict[tuple[int, int], int]] = {}
+        #: BATCH: regions that sent records to the client (never re-run: no duplicates).
+        self._collected_regions: set[int] = set()
 
     def run(self) -> Iterator[object]:
         """Run the job; yields the records of its collect sinks as they arrive."""
@@ -95,12 +113,15 @@ class JobRun:
             cluster.broadcast(msg.Release(self.job_seq))
         except TaskManagerDied as died:
             self._cancel()
+            self._replace_dead_taskmanagers()
             raise TaskManagerLostError(
                 f"Job {self.job_name!r} failed: {died} while the job was running",
                 job_name=self.job_name,
             ) from None
-        except BaseException:  # a failure, Ctrl-C, an early close(), a broken stdout
+        except BaseException as error:  # a failure, Ctrl-C, an early close(), a broken stdout
             self._cancel()
+            if isinstance(error, Exception):  # not on Ctrl-C: no new process then
+                self._replace_dead_taskmanagers()
             raise
         finally:
             self.net_runtime_ms = int((time.monotonic() - started) * 1000)
@@ -117,25 +138,127 @@ class JobRun:
             yield from self._run_stage(None, self.deployment.assignment)
 
     def _supervise_batch(self) -> Iterator[object]:
-        """Run the pipelined regions one after another, each in waves."""
+        """Run the pipelined regions one after another, each in waves; on a failure,
+        re-run what the failover strategy says, as long as the restart strategy allows.
+
+        A region is "done" subtask by subtask: a retry of a region that failed on its
+        own re-runs only the subtasks that had not finished (their inputs are intact,
+        and a finished sink subtask's committed files must not be written twice)."""
         cluster = self.cluster
         job_graph = self.deployment.execution_graph.job_graph
-        regions = pipelined_regions(job_graph)
+        regions = self.regions = pipelined_regions(job_graph)
+        restart = RestartStrategyConfig.from_config(self.deployment.config).create()
+        self._attempts = {r.id: 0 for r in regions}
+        self._done = {r.id: {} for r in regions}  # (vertex, subtask) -> records in
+        fresh = {r.id for r in regions}  # regions whose next run is a new attempt
         finished: set[int] = set()
         while len(finished) < len(regions):
             region = ready_regions(regions, finished, set())[0]
-            in_edges = {
-                e.id for e in job_graph.edges
-                if e.target_vertex in region.vertices and e.source_vertex not in region.vertices
-            }
-            inputs = {key: d for key, d in self.partitions.items() if key[0] in in_edges}
-            for wave in region_waves(
-                job_graph, region, cluster.taskmanager_count, cluster.slots_per_taskmanager
-            ):
-                stage = Stage(len(self.stages), region.id, wave, inputs, self.spill_dir.path)
-                self.stages.append(stage)
-                yield from self._run_stage(stage, wave)
+            if region.id in fresh:
+                fresh.discard(region.id)
+                self._attempts[region.id] += 1
+            try:
+                yield from self._run_region(region)
+            except (JobExecutionError, TaskManagerDied) as failure:
+                self._cancel()
+                restart.notify_failure()
+                if not restart.can_restart() or cluster.broken and not cluster.dead_taskmanagers():
+                    raise
+                lost = self._lost_producers(region, failure)
+                rerun, _ = regions_to_restart(
+                    regions, region.id, lost, restart.config.failover == "full"
+                )
+                if self._collected_regions & (rerun | {region.id}):
+                    raise  # records reached the client already: a re-run would repeat them
+                for index in cluster.dead_taskmanagers():
+                    cluster.replace_taskmanager(index, self._handle_other)
+                if cluster.broken:
+                    raise
+                for region_id in rerun:
+                    self._discard_output(regions[region_id])
+                    finished.discard(region_id)
+                fresh |= rerun | {region.id}
+                self._wait(restart.backoff_s)
+                continue
             finished.add(region.id)
+
+    def _run_region(self, region: PipelinedRegion) -> Iterator[object]:
+        """Run the waves of ``region``, skipping the subtasks already done."""
+        cluster = self.cluster
+        job_graph = self.deployment.execution_graph.job_graph
+        in_edges = {
+            e.id for e in job_graph.edges
+            if e.target_vertex in region.vertices and e.source_vertex not in region.vertices
+        }
+        inputs = {key: d for key, d in self.partitions.items() if key[0] in in_edges}
+        done = self._done[region.id]
+        for wave in region_waves(
+            job_graph, region, cluster.taskmanager_count, cluster.slots_per_taskmanager
+        ):
+            wave = {subtask: tm for subtask, tm in wave.items() if subtask not in done}
+            if not wave:
+                continue
+            stage = Stage(
+                len(self.stages), region.id, wave, inputs, self.spill_dir.path,
+                self._attempts[region.id] - 1,
+            )
+            self.stages.append(stage)
+            yield from self._run_stage(stage, wave)
+
+    def _lost_producers(self, region: PipelinedRegion, failure: BaseException) -> set[int]:
+        """The regions whose partition ``region`` could not read (none for other errors).
+
+        The partition is the one the error names; failing that, every input partition
+        that is gone or has the wrong size; failing that (a checksum), every input."""
+        if getattr(failure, "error_type", None) not in PARTITION_ERRORS:
+            return set()
+        job_graph = self.deployment.execution_graph.job_graph
+        edges = {e.id: e for e in job_graph.edges}
+        region_of = {v: r.id for r in self.regions for v in r.vertices}
+        inputs = {
+            key: d for key, d in self.partitions.items()
+            if edges[key[0]].target_vertex in region.vertices
+            and edges[key[0]].source_vertex not in region.vertices
+        }
+        text = str(failure)
+        lost = [k for k, d in inputs.items() if d.path in text]
+        lost = lost or [k for k, d in inputs.items() if not _partition_looks_intact(d)]
+        lost = lost or list(inputs)
+        return {region_of[edges[edge_id].source_vertex] for edge_id, _ in lost}
+
+    def _discard_output(self, region: PipelinedRegion) -> None:
+        """Forget ``region``'s finished subtasks and delete the partitions they wrote."""
+        job_graph = self.deployment.execution_graph.job_graph
+        out_edges = {e.id for e in job_graph.edges if e.source_vertex in region.vertices}
+        for key in [k for k in self.partitions if k[0] in out_edges]:
+            delete_partition(self.partitions.pop(key))
+        self._done[region.id].clear()
+
+    def _wait(self, seconds: float) -> None:
+        """The restart delay, forwarding TaskManager output meanwhile."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            for message in self.cluster.receive(left):
+                self._handle_other(message)
+
+    def region_stats(self) -> tuple[RegionStats, ...]:
+        """Per region: attempts, and the counters of the subtasks that finished."""
+        if not self.deployment.batch or self.regions is None:
+            return ()
+        job_graph = self.deployment.execution_graph.job_graph
+        stats = []
+        for region in self.regions:
+            out_edges = {e.id for e in job_graph.edges if e.source_vertex in region.vertices}
+            written = [d for k, d in self.partitions.items() if k[0] in out_edges]
+            stats.append(RegionStats(
+                region=region.id,
+                name=" | ".join(job_graph.vertices[v].name for v in region.vertices),
+                attempts=self._attempts.get(region.id, 0),
+                records_in=sum(self._done.get(region.id, {}).values()),
+                records_out=sum(sum(d.subpartition_records) for d in written),
+                bytes_spilled=sum(d.total_bytes for d in written),
+            ))
+        return tuple(stats)
 
     def _run_stage(self, stage: Stage | None, assignment: Assignment) -> Iterator[object]:
         """Deploy ``assignment``'s subtasks, start them, serve them until all finished."""
@@ -169,6 +292,9 @@ class JobRun:
                 elif isinstance(message, msg.TaskFinished):
                     if message.job_seq == seq:
                         remaining -= 1
+                        if stage is not None:
+                            done = self._done[stage.region]
+                            done[(message.vertex_id, message.subtask_index)] = message.records_in
                         for edge_id, subtask_index, descriptor in message.partitions:
                             self.partitions[(edge_id, subtask_index)] = descriptor
                 elif isinstance(message, msg.TaskFailed):
@@ -194,6 +320,17 @@ class JobRun:
         )
         error.__cause__ = RemoteTraceback(failed.traceback)
         return error
+
+    def _replace_dead_taskmanagers(self) -> None:
+        """After a failed job, fork replacements so that a shared cluster stays usable."""
+        cluster = self.cluster
+        if self.owns_cluster or cluster.runtime_dir is None:
+            return  # stopped right after
+        try:
+            for index in cluster.dead_taskmanagers():
+                cluster.replace_taskmanager(index, self._handle_other)
+        except Exception:  # the job's own error matters more; the cluster stays broken
+            pass
 
     @staticmethod
     def _handle_other(message: object) -> None:
@@ -238,3 +375,14 @@ class JobRun:
                 else:
                     self._handle_other(message)
 
+
+
+def _partition_looks_intact(descriptor: PartitionDescriptor) -> bool:
+    """Both files exist and the data has the registered size (no checksum read)."""
+    try:
+        return (
+            os.path.getsize(descriptor.path) == descriptor.total_bytes
+            and os.path.exists(descriptor.index_path)
+        )
+    except OSError:
+        return False

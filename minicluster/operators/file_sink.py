@@ -14,6 +14,11 @@ in the same directory (so the rename is atomic, and readers such as ``FileSource
 skip it). Committing at the end of input is Flink's BATCH behaviour; without
 checkpoints yet, it is ours for every job. A TaskManager killed by a signal cannot
 clean up: its hidden in-progress files stay, never under a final name.
+
+Under BATCH failover a subtask may run again after it committed (its TaskManager died
+before the supervisor heard it finished, or a ``full`` restart): its UUID is then
+derived from the submission's id, the sink and the subtask, the same in every
+attempt, and a new attempt first deletes the parts an earlier one committed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import uuid
 from typing import Any
 
 from minicluster.operators.base import OperatorContext, StreamOperator
+
+JOB_UUID_KEY = "minicluster.job.uuid"  # set by the client for each submission
 
 
 class InProgressPart:
@@ -92,7 +99,17 @@ class FileSinkOperator(StreamOperator):
 
     def open(self, ctx: OperatorContext) -> None:
         os.makedirs(self.base_path, exist_ok=True)
-        self._unique_id = str(uuid.uuid4())
+        job = (getattr(ctx, "config", None) or {}).get(JOB_UUID_KEY)
+        if job is None:
+            self._unique_id = str(uuid.uuid4())
+        else:
+            # The same id in every attempt of this subtask of this job: a re-run
+            # (BATCH failover) first removes what an earlier attempt committed.
+            self._unique_id = str(uuid.uuid5(
+                uuid.NAMESPACE_URL,
+                f"minicluster:{job}/{self.base_path}/{self.name}/{ctx.subtask_index}",
+            ))
+            self._remove_earlier_attempts()
         self._part_counter = 0
         self._part: InProgressPart | None = None
         self._pending: list[InProgressPart] = []
@@ -101,6 +118,15 @@ class FileSinkOperator(StreamOperator):
             self._time.current_processing_time() + self.bucket_check_interval_ms,
             self._on_bucket_check,
         )
+
+    def _remove_earlier_attempts(self) -> None:
+        start = f"{self.part_prefix}-{self._unique_id}-"
+        for name in os.listdir(self.base_path):
+            if name.startswith(start) and name.endswith(self.part_suffix):
+                try:
+                    os.unlink(os.path.join(self.base_path, name))
+                except FileNotFoundError:
+                    pass
 
     # -- writing -----------------------------------------------------------------------
 

@@ -102,6 +102,8 @@ class StreamTask:
         #: BATCH: ``(job edge id, subtask index, PartitionDescriptor)`` per outgoing
         #: edge, set when the task finishes.
         self.result_partitions: tuple = ()
+        #: records pushed into the chain's head (the region's ``records_in``).
+        self.records_in = 0
         self._opened_nodes: list[ChainNode] = []
         self._next_input = 0
         self._watermark = MIN_WATERMARK
@@ -133,7 +135,9 @@ class StreamTask:
                 )
                 partition = ResultPartitionWriter(
                     stage.spill_dir,
-                    f"edge{job_edge.id}-subtask{self.subtask_index}",
+                    # a re-run writes beside the failed attempt's files, never over them
+                    f"edge{job_edge.id}-subtask{self.subtask_index}"
+                    + (f"-attempt{stage.attempt}" if stage.attempt else ""),
                     target.parallelism,
                     sync=False,  # the job's own scratch files: a crash loses the job anyway
                 )
@@ -319,6 +323,9 @@ class StreamTask:
             elif batch is REQUEST_SPLIT:
                 self._env.request_split(self.vertex_id, self.subtask_index)
             else:
+                values = getattr(batch, "values", batch)  # a SourceBatch carries stamps
+                if isinstance(values, list):  # not a SourceWatermark or idleness event
+                    self.records_in += len(values)
                 self._head.push(batch, None)
             return
         if self._blocking_inputs:
@@ -336,6 +343,7 @@ class StreamTask:
         kind, payload = channel.take()
         if kind == DATA:
             values, timestamps = payload
+            self.records_in += len(values)
             self._head.push(values, timestamps, channel.input_index)
         elif isinstance(payload, Watermark):
             state = self._input_states[channel.channel_id]
@@ -359,6 +367,7 @@ class StreamTask:
         batch = blocking_input.next_batch()
         if batch is not None:
             values, timestamps = batch
+            self.records_in += len(values)
             self._head.push(values, timestamps, blocking_input.input_index)
             return
         blocking_input.close()

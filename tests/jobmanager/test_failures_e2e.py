@@ -6,7 +6,8 @@ left behind.
     open() raises         -> the same, naming open()
     unhashable key        -> JobExecutionError naming the key
     too few slots         -> NotEnoughSlotsError before any process starts
-    a TaskManager killed  -> TaskManagerLostError naming it and the signal
+    a TaskManager killed  -> TaskManagerLostError naming it and the signal; the
+                             cluster forks a replacement and stays usable
     Ctrl-C on the CLI     -> exit 130 within a couple of seconds, mid-batch
 
 After each: no TaskManager process and no runtime folder of that cluster remains
@@ -419,7 +420,13 @@ def test_sigkill_of_a_taskmanager_fails_the_job_with_taskmanager_lost():
             with pytest.raises(TaskManagerLostError) as raised:
                 env.execute("victim")
             elapsed = time.monotonic() - started
-        assert cluster.broken
+            # The dead TaskManager was replaced: the cluster runs the next job.
+            assert not cluster.broken
+            assert cluster.taskmanager_pids[0] == pids[0]
+            assert cluster.taskmanager_pids[1] not in pids
+            replacement = cluster.taskmanager_pids[1]
+            env.from_collection([1, 2, 3]).map(lambda v: v * 2).add_sink(lambda v: None)
+            env.execute("after the loss")
     finally:
         cluster.stop()
 
@@ -430,7 +437,7 @@ def test_sigkill_of_a_taskmanager_fails_the_job_with_taskmanager_lost():
     assert isinstance(raised.value, JobExecutionError)
     assert elapsed < PROMPT_S
     assert not os.path.exists(runtime_dir)
-    assert not any(psutil.pid_exists(pid) for pid in pids)
+    assert not any(psutil.pid_exists(pid) for pid in pids + [replacement])
     assert child_pids() == before
 
 
