@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """minicluster benchmarks: figures from one run, as ratios against plain Python.
 
-    python benchmarks/run.py [--only w0,pipeline,w1,w2] [--runs N] [--records N] [--batch-size N]
-                             [--w2-runs N] [--data DIR] [--scale S]
+    python benchmarks/run.py [--only w0,pipeline,w1,w1-failover,w2,w3] [--runs N] [--records N]
+                             [--batch-size N] [--w2-runs N] [--data DIR] [--scale S]
+                             [--kill-after-lines N]
 
 Every figure is measured in this run, against a plain-Python baseline measured in this
 same run: the machine is shared and noisy, so the commands of a benchmark run
@@ -233,15 +234,89 @@ def bench_w1(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
     return bench_workload(args, "W1", "w1_job.py", "words.txt", W1_TARGET_RATIO, W1_TARGET_PEAK_MB)
 
 
+W1_FAILOVER_TARGET_RATIO = 1.6  # issue 4: a killed TaskManager costs < 1.6x
+
+
+def bench_w1_failover(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    """W1 with one TaskManager SIGKILLed mid-job (``w1_job.py --kill-after-lines``,
+    fixed-delay restarts) against the failure-free W1, interleaved; both outputs must
+    equal the reference's."""
+    data = ensure_bench_data(Path(args.data), args.scale)
+    lines = sum(1 for _ in open(data / "words.txt"))
+    # each of the 2 splitter subtasks reads about half the lines: die half-way through
+    kill_after = args.kill_after_lines or max(1, lines // 4)
+    work = Path(tempfile.mkdtemp(prefix="w1-failover-"))
+    reference = work / "reference.txt"
+    subprocess.run([PY, str(SHARED_BENCH / "baseline_single.py"), "W1", str(data),
+                    str(reference)], check=True)
+    job = [PY, str(HERE / "w1_job.py"), str(data)]
+    out = {"free": work / "free", "killed": work / "killed"}
+    commands = {
+        "minicluster, p=2, failure-free": [*job, str(out["free"]), "2"],
+        "minicluster, p=2, one TaskManager killed": [
+            *job, str(out["killed"]), "2", "--kill-after-lines", str(kill_after)],
+    }
+    runs = interleave(commands, args.w2_runs, cwd=str(ROOT), progress=_progress("w1-failover"))
+    free_runs, killed_runs = (runs[label] for label in commands)
+    free, killed = _walls(free_runs), _walls(killed_runs)
+    checks = {}
+    for name, out_dir in out.items():  # the last run of each command left its parts
+        combined = work / f"{name}.txt"
+        with open(combined, "w") as sink:
+            for part in sorted(out_dir.glob("part-*")):
+                sink.write(part.read_text())
+        checks[name] = subprocess.run(
+            [PY, str(SHARED_BENCH / "check.py"), str(combined), str(reference)],
+            capture_output=True, text=True)
+    shutil.rmtree(work, ignore_errors=True)
+    ratio = killed.median / free.median
+    identical = all(check.returncode == 0 for check in checks.values())
+    rows = [
+        [label, whole.median, whole.low, whole.high, mb(_peak_rss(m))]
+        for label, whole, m in ((label, summary, runs[label]) for label, summary
+                                in zip(commands, (free, killed)))
+    ]
+    text = table(["run", "median s", "min s", "max s", "peak RSS MB"], rows)
+    met = ratio < W1_FAILOVER_TARGET_RATIO and identical
+    text += (
+        f"\nkilled: the first splitter subtask to reach its line {kill_after} SIGKILLs its"
+        f" TaskManager (once); restart-strategy fixed-delay, 3 attempts, 0 ms"
+        f"\noutput check: failure-free {checks['free'].stdout.strip()};"
+        f" killed {checks['killed'].stdout.strip()}"
+        f"\nratio = killed median / failure-free median = {ratio:.3f};"
+        f" target < {W1_FAILOVER_TARGET_RATIO} -> {'met' if met else 'NOT met'}"
+    )
+    figures = {
+        "kill_after_lines": kill_after,
+        "failure_free_median_s": free.median,
+        "killed_median_s": killed.median,
+        "ratio": ratio,
+        "failover_cost_s": killed.median - free.median,
+        "killed_peak_rss_mb": mb(_peak_rss(killed_runs)),
+        "output_identical": identical,
+        "runs": args.w2_runs,
+        "target_met": met,
+    }
+    return text, figures
+
+
 def bench_w2(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
     return bench_workload(args, "W2", "w2_job.py", "events.csv", W2_TARGET_RATIO, W2_TARGET_PEAK_MB)
+
+
+def bench_w3(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    return bench_workload(args, "W3", "w3_job.py", "orders.csv", 1.0, 600)
 
 
 BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], tuple[str, dict[str, object]]]]] = {
     "w0": ("W0: start, a 10-record job, stop (whole process)", bench_w0),
     "pipeline": ("pipeline: numbers -> map -> key_by -> sum -> discard, p=2", bench_pipeline),
     "w1": ("W1: word count over words.txt in BATCH mode (whole process), p=2", bench_w1),
+    "w1-failover": ("W1 with one TaskManager killed mid-job, against failure-free W1, p=2",
+                    bench_w1_failover),
     "w2": ("W2: event-time tumbling windows over events.csv (whole process), p=2", bench_w2),
+    "w3": ("W3: join orders to customers, sum per country, BATCH (whole process), p=2",
+           bench_w3),
 }
 
 
@@ -258,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the generated workload inputs live (default bench-data/)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="gen.py scale of the workload inputs (default 1.0, the reference)")
+    parser.add_argument("--kill-after-lines", type=int, default=None,
+                        help="w1-failover: the splitter line at which a TaskManager dies"
+                             " (default: a quarter of words.txt, half a subtask's share)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="pipeline: minicluster.batch-size (default: the engine's)")
     args = parser.parse_args(argv)

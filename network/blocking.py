@@ -95,7 +95,8 @@ class CombiningRecordWriter(BlockingRecordWriter):
     record.
     """
 
-    __slots__ = ("key_of", "reduce", "max_entries", "batch_size", "_accumulators", "_stamps")
+    __slots__ = ("key_of", "reduce", "max_entries", "batch_size", "_accumulators", "_stamps",
+                 "_folder")
 
     def __init__(
         self,
@@ -116,30 +117,41 @@ class CombiningRecordWriter(BlockingRecordWriter):
         self.batch_size = batch_size
         self._accumulators: dict = {}
         self._stamps: dict = {}
+        # A field aggregation (sum/min/max) folds plain field values per key and builds
+        # each result record once, at the flush (operators/aggregations.FieldFolder).
+        make_folder = getattr(reduce, "folder", None)
+        self._folder = make_folder() if callable(make_folder) else None
 
     def emit(self, values: list, timestamps: list | None = None) -> None:
-        key_of, reduce, accumulators = self.key_of, self.reduce, self._accumulators
-        for value in values:
-            key = key_of(value)
-            accumulator = accumulators.get(key, _MISSING)
-            accumulators[key] = value if accumulator is _MISSING else reduce(accumulator, value)
+        keys = list(map(self.key_of, values))
+        folder = self._folder
+        if folder is not None:
+            folder.fold(keys, values)
+            size = len(folder)
+        else:
+            reduce, accumulators = self.reduce, self._accumulators
+            get, missing = accumulators.get, _MISSING
+            for key, value in zip(keys, values):
+                accumulator = get(key, missing)
+                accumulators[key] = value if accumulator is missing else reduce(accumulator, value)
+            size = len(accumulators)
         if timestamps is not None:
-            stamps = self._stamps
-            for value, timestamp in zip(values, timestamps):
-                stamps[key_of(value)] = timestamp
-        specialized = getattr(reduce, "specialized", None)
-        if specialized is not None:  # a field aggregation picked its shape: call that
-            self.reduce = specialized
-        if len(accumulators) > self.max_entries:
+            self._stamps.update(zip(keys, timestamps))  # the last record's stamp wins
+        if size > self.max_entries:
             self._flush()
 
     def _flush(self) -> None:
         """Write every accumulator as a ``KeyedPartial``, routed by its key."""
-        accumulators, stamps = self._accumulators, self._stamps
+        folder, stamps = self._folder, self._stamps
+        if folder is not None:
+            accumulated = folder.items()
+            folder.clear()
+        else:
+            accumulated = self._accumulators.items()
         partitioner = self.partitioner
         n, max_parallelism = partitioner.num_channels, partitioner.max_parallelism
         per_channel: dict[int, tuple[list, list]] = {}
-        for key, value in accumulators.items():
+        for key, value in accumulated:
             channel = subtask_for_key(key, n, max_parallelism)
             values, timestamps = per_channel.setdefault(channel, ([], []))
             values.append(KeyedPartial(key, value))

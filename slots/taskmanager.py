@@ -37,6 +37,7 @@ import zmq
 from minicluster.network.channels import OutputChannel
 from minicluster.network.codec import DATA
 from minicluster.network.data_plane import DataPlane
+from minicluster.operators.provenance import record_suffix
 from minicluster.slots import messages as msg
 from minicluster.slots.stdio import ForwardedStream
 from minicluster.slots.task_api import Invokable, TaskEnvironment
@@ -122,7 +123,7 @@ def _failure(job_seq: int, task_name: str, operator: str, subtask_index: int,
         parallelism=parallelism,
         tm_index=tm_index,
         error_type=type(error).__name__,
-        message=str(error),
+        message=str(error) + record_suffix(error),  # "[record from PATH line N: ...]"
         traceback="".join(traceback.format_exception(error)),
     )
 

@@ -177,6 +177,7 @@ class JobRun:
                 for region_id in rerun:
                     self._discard_output(regions[region_id])
                     finished.discard(region_id)
+                self._return_splits([regions[r] for r in rerun | {region.id}])
                 fresh |= rerun | {region.id}
                 self._wait(restart.backoff_s)
                 continue
@@ -225,6 +226,18 @@ class JobRun:
         lost = lost or [k for k, d in inputs.items() if not _partition_looks_intact(d)]
         lost = lost or list(inputs)
         return {region_of[edges[edge_id].source_vertex] for edge_id, _ in lost}
+
+    def _return_splits(self, regions: list[PipelinedRegion]) -> None:
+        """The subtasks of ``regions`` that will run again read their splits again."""
+        job_graph = self.deployment.execution_graph.job_graph
+        rerun = set()
+        for region in regions:
+            done = self._done[region.id]
+            for vertex_id in region.vertices:
+                for index in range(job_graph.vertices[vertex_id].parallelism):
+                    if (vertex_id, index) not in done:
+                        rerun.add((vertex_id, index))
+        self.source_coordinator.return_splits(rerun)
 
     def _discard_output(self, region: PipelinedRegion) -> None:
         """Forget ``region``'s finished subtasks and delete the partitions they wrote."""

@@ -6,6 +6,9 @@
     JobRun:  RequestSplit(job, vertex, subtask) -> enumerator.next_split(subtask)
              -> AssignSplit(job, vertex, subtask, split | None) to that subtask's TM
 
+    BATCH failover:  return_splits(re-run subtasks) -> enumerator.add_splits_back(...)
+             (a subtask that did not finish lost what it read: its splits go back)
+
 A split source is the head of its JobVertex (sources are never chained behind
 anything), so the vertex id names the enumerator.
 """
@@ -22,6 +25,8 @@ from minicluster.slots import messages as msg
 class SourceCoordinator:
     def __init__(self, enumerators: dict[int, Any] | None = None) -> None:
         self.enumerators: dict[int, Any] = dict(enumerators or {})
+        # (vertex, subtask) -> the splits it was given since its last (re)start
+        self._assigned: dict[tuple[int, int], list] = {}
 
     @classmethod
     def for_job(
@@ -45,7 +50,26 @@ class SourceCoordinator:
                 "a split, but that vertex has no split enumerator"
             )
         split = enumerator.next_split(request.subtask_index)
+        if split is not None:
+            key = (request.vertex_id, request.subtask_index)
+            self._assigned.setdefault(key, []).append(split)
         return msg.AssignSplit(request.job_seq, request.vertex_id, request.subtask_index, split)
+
+    def return_splits(self, subtasks: set[tuple[int, int]]) -> None:
+        """Give the splits of ``(vertex, subtask)`` pairs that will re-run (they did not
+        finish: their output is discarded) back to their enumerators, to be read again."""
+        for key in sorted(subtasks):
+            splits = self._assigned.pop(key, None)
+            enumerator = self.enumerators.get(key[0])
+            if not splits or enumerator is None:
+                continue
+            add_back = getattr(enumerator, "add_splits_back", None)
+            if add_back is None:
+                raise RuntimeError(
+                    f"subtask {key[1]} of vertex {key[0]} re-runs, but its split enumerator "
+                    f"{enumerator!r} cannot take splits back (no add_splits_back)"
+                )
+            add_back(splits, key[1])
 
     def __repr__(self) -> str:
         return f"SourceCoordinator({self.enumerators!r})"

@@ -10,6 +10,8 @@ or list, or a field name of a ``Row``; a plain number aggregates itself.
 from __future__ import annotations
 
 import operator
+from collections import _count_elements  # Counter's C counting loop
+from itertools import islice
 from typing import Any, Callable
 
 _COMBINE: dict[str, Callable[[Any, Any], Any]] = {
@@ -96,3 +98,157 @@ class FieldAggregation:
                 return lambda a, b: (a[0], a[1] + b[1])
             return lambda a, b: (a[0] + b[0], a[1])
         return lambda a, b: _replace(a, i, combine(a[i], b[i]))
+
+    def folder(self) -> FieldFolder | None:
+        """A :class:`FieldFolder` for ``sum``/``min``/``max`` (None for ``min_by`` and
+        ``max_by``, which keep whole records: the plain reduce already does that)."""
+        if self.aggregation in ("min_by", "max_by"):
+            return None
+        return FieldFolder(self.aggregation, self.position)
+
+
+class FieldFolder:
+    """``sum``/``min``/``max`` over batches of keyed records, one plain value per key.
+
+    Folding ``reduce(accumulator, record)`` record by record builds a new tuple per
+    record; this keeps, per key, the first record and the running value of the field,
+    and builds the result record once, in :meth:`items`. The results equal the
+    record-by-record fold: ``sum`` adds in arrival order (``a + b``, so floats round
+    alike), ``min``/``max`` keep the earlier value on ties as the builtins do, and the
+    other fields are the first record's.
+
+    A ``sum`` batch whose field is the same ``int`` in every record (the count
+    pattern, ``(word, 1)``) is tallied per key in C (``collections.Counter``'s
+    counting) and multiplied out at the end: exact, because integer addition does
+    not depend on order. This holds only while every value folded so far is an
+    ``int``; the first other batch turns the tallies into running values and the
+    fold stays record by record until :meth:`clear`.
+    """
+
+    __slots__ = ("aggregation", "position", "_getter", "_index", "_firsts", "_values",
+                 "_tallies", "_counting")
+
+    def __init__(self, aggregation: str, position: int | str) -> None:
+        if aggregation not in ("sum", "min", "max"):
+            raise ValueError(f"a FieldFolder folds sum, min or max, not {aggregation!r}")
+        self.aggregation = aggregation
+        self.position = position
+        self._getter: Callable[[Any], Any] | None = None  # field of a record, from the first
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every key (after the results were written out)."""
+        self._firsts: dict = {}  # key -> the key's first record
+        self._values: dict = {}  # key -> running field value (record-by-record part)
+        self._tallies: dict = {}  # int -> {key: how many records had that field value}
+        self._counting = self.aggregation == "sum"
+
+    def __len__(self) -> int:
+        return len(self._firsts)
+
+    def fold(self, keys: list, records: list) -> None:
+        """Fold ``records`` (with their ``keys``, same length) into the per-key values."""
+        if not records:
+            return
+        getter = self._getter
+        if getter is None:
+            getter = self._getter = self._build_getter(records[0])
+        fields = records if getter is _identity else list(map(getter, records))
+        firsts = self._firsts
+        if self._counting:
+            unit = fields[0]
+            if (
+                type(unit) is int
+                and fields.count(unit) == len(fields)
+                and set(map(type, fields)) == _INT_ONLY  # 1 == 1.0 == True: equal is not enough
+            ):
+                tally = self._tallies.get(unit)
+                if tally is None:
+                    tally = self._tallies[unit] = {}
+                before = len(tally)
+                _count_elements(tally, keys)
+                if len(tally) > before:  # keys new to this tally sit at its end
+                    new = islice(reversed(tally), len(tally) - before)
+                    self._add_firsts(new, keys, records)
+                return
+            self._stop_counting()
+        values = self._values
+        get = values.get
+        missing = _MISSING
+        aggregation = self.aggregation
+        if aggregation == "sum":
+            for key, field, record in zip(keys, fields, records):
+                value = get(key, missing)
+                if value is missing:
+                    firsts[key] = record
+                    values[key] = field
+                else:
+                    values[key] = value + field
+        elif aggregation == "min":
+            for key, field, record in zip(keys, fields, records):
+                value = get(key, missing)
+                if value is missing:
+                    firsts[key] = record
+                    values[key] = field
+                elif field < value:  # min(a, b) keeps a unless b < a
+                    values[key] = field
+        else:
+            for key, field, record in zip(keys, fields, records):
+                value = get(key, missing)
+                if value is missing:
+                    firsts[key] = record
+                    values[key] = field
+                elif field > value:  # max(a, b) keeps a unless b > a
+                    values[key] = field
+
+    def _add_firsts(self, candidates, keys: list, records: list) -> None:
+        """Remember the first record of each candidate key not seen before."""
+        firsts = self._firsts
+        new = [key for key in candidates if key not in firsts]
+        if len(new) <= 2:  # one or two: a scan of the batch (in C) beats a dict of it
+            for key in new:
+                firsts[key] = records[keys.index(key)]
+            return
+        earliest = dict(zip(reversed(keys), reversed(records)))  # the earliest wins
+        for key in new:
+            firsts[key] = earliest[key]
+
+    def items(self) -> list[tuple[Any, Any]]:
+        """``(key, result record)`` of every key, in first-seen order."""
+        self._stop_counting()
+        values, getter = self._values, self._getter
+        if getter is _identity:
+            return list(values.items())
+        index = self._index
+        out = []
+        for key, first in self._firsts.items():
+            value = values[key]
+            out.append((key, first if getter(first) is value else _replace(first, index, value)))
+        return out
+
+    def _stop_counting(self) -> None:
+        """Turn the int tallies into running values (all ints so far: order is free)."""
+        self._counting = False
+        if not self._tallies:
+            return
+        values = self._values
+        get = values.get
+        for unit, tally in self._tallies.items():
+            for key, count in tally.items():
+                value = get(key, _MISSING)
+                values[key] = unit * count if value is _MISSING else value + unit * count
+        self._tallies = {}
+
+    def _build_getter(self, sample: Any) -> Callable[[Any], Any]:
+        if not isinstance(sample, (tuple, list)):  # a plain value aggregates itself
+            return _identity
+        self._index = _field_index(self.position, sample, self.aggregation)
+        return operator.itemgetter(self._index)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_MISSING = object()
+_INT_ONLY = {int}

@@ -1,7 +1,10 @@
 """An operator chain: the operators of one JobVertex fused into one per-batch pipeline.
 
 The chain is a tree (a node may feed several chained successors and several network
-edges, for its main output and for side outputs). Each ``ChainNode`` is the
+edges, for its main output and for side outputs). When an exception escapes an
+operator, ``push`` names the operator on it and moves the failing record's position
+from the operator's output to its input (``provenance.py``), so that the source can
+name the record's file and line. Each ``ChainNode`` is the
 ``Output`` of its operator: what the operator collects goes, as a whole batch, to the
 chained successors and the network writers. Nothing is done per record here.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 from minicluster.network.events import ACTIVE, IDLE, Watermark
 from minicluster.network.record_writer import RecordWriter
 from minicluster.operators.base import StreamOperator, tag_operator
+from minicluster.operators.provenance import trace_back
 
 
 class ChainNode:
@@ -32,6 +36,7 @@ class ChainNode:
             self.operator.process_batch(values, timestamps, input_index)
         except BaseException as error:  # SystemExit in user code too
             tag_operator(error, self.name)
+            trace_back(error, self.operator, values)  # the failing record's position
             raise
 
     def process_watermark(self, watermark: int) -> None:

@@ -51,6 +51,11 @@ class KeyedReduceOperator(StreamOperator):
         self._timestamps: dict = {}
         self._batch = ctx.config.get("execution.runtime-mode") == "BATCH"
         self._batch_size = ctx.batch_size
+        # BATCH + a field aggregation: fold plain field values per key (FieldFolder)
+        reduce = self.reduce_function
+        self._folder = (
+            reduce.folder() if self._batch and isinstance(reduce, FieldAggregation) else None
+        )
         open_function(self.key_selector, ctx.runtime_context)
         open_function(self.reduce_function, ctx.runtime_context)
 
@@ -75,6 +80,17 @@ class KeyedReduceOperator(StreamOperator):
     def _accumulate(self, values: list, timestamps: list | None) -> None:
         """BATCH: fold into the accumulators, emit nothing until the end of input."""
         key_of, reduce, accumulators = self._key_of, self._reduce, self._accumulators
+        folder = self._folder
+        if folder is not None:
+            if any(type(value) is KeyedPartial for value in values):
+                keys = [v.key if type(v) is KeyedPartial else key_of(v) for v in values]
+                values = [v.value if type(v) is KeyedPartial else v for v in values]
+            else:
+                keys = list(map(key_of, values))
+            folder.fold(keys, values)
+            if timestamps is not None:
+                self._timestamps.update(zip(keys, timestamps))
+            return
         keys = []
         for value in values:
             if type(value) is KeyedPartial:  # a producer's combiner already folded these
@@ -94,6 +110,9 @@ class KeyedReduceOperator(StreamOperator):
     def end_input(self) -> None:
         if not self._batch:
             return
+        if self._folder is not None:
+            self._accumulators = dict(self._folder.items())
+            self._folder.clear()
         keys = list(self._accumulators)
         accumulators, stamps, size = self._accumulators, self._timestamps, self._batch_size
         for start in range(0, len(keys), size):

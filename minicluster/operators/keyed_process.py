@@ -30,6 +30,9 @@ from minicluster.state.heap_backend import HeapKeyedStateBackend
 from minicluster.state.key_groups import key_group_range_for_subtask
 
 
+_NO_KEY = object()  # equal to no key
+
+
 class _TimerServiceView(TimerService):
     __slots__ = ("_timers",)
 
@@ -108,6 +111,15 @@ class KeyedOperatorBase(StreamOperator):
         for function in functions:
             open_function(function, self.runtime_context)
 
+    def batch_key_selectors(self) -> list | None:
+        """Per input index, the key function of an open operator: in BATCH the task
+        feeds a keyed operator its inputs grouped by these keys
+        (``network/grouped_input.py``)."""
+        key_of = getattr(self, "_key_of", None)
+        if key_of is None:
+            return None
+        return list(key_of) if isinstance(key_of, list) else [key_of]
+
     def close(self) -> None:
         for function in reversed(getattr(self, "_functions", [])):
             close_function(function)
@@ -117,6 +129,48 @@ class KeyedOperatorBase(StreamOperator):
             self.output, values, timestamps, call, self.context,
             key_of=key_of, set_key=self.backend.set_current_key,
         )
+
+    def process_runs(self, runs: list[tuple[list, list | None, int]]) -> None:
+        """BATCH, key-grouped input: the runs in order, their outputs leave as one
+        batch. Operators that call a function per record (``_calls``, one per input)
+        take this path; others process run by run."""
+        calls = getattr(self, "_calls", None)
+        if calls is None:
+            for values, timestamps, input_index in runs:
+                self.process_batch(values, timestamps, input_index)
+            return
+        key_of = self._key_of
+        keys = key_of if isinstance(key_of, list) else [key_of]
+        emitter, context = self.emitter, self.context
+        output, set_key = self.output, self.backend.set_current_key
+        emit_all, has_time = emitter.emit_all, False
+        # records come grouped by key: set the current key only when it changes (the
+        # type check keeps 1 and True apart, as distinct set_current_key calls would)
+        current = _NO_KEY
+        for values, timestamps, input_index in runs:  # Emitter.run_per_record, no flush
+            call, key_of = calls[input_index], keys[input_index]
+            if timestamps is None:
+                context._timestamp = None
+                for value in values:
+                    key = key_of(value)
+                    if key != current or type(key) is not type(current):
+                        set_key(key)
+                        current = key
+                    produced = call(value, context)
+                    if produced is not None:
+                        emit_all(produced, None)
+            else:
+                has_time = True
+                for value, timestamp in zip(values, timestamps):
+                    key = key_of(value)
+                    if key != current or type(key) is not type(current):
+                        set_key(key)
+                        current = key
+                    context._timestamp = timestamp
+                    produced = call(value, context)
+                    if produced is not None:
+                        emit_all(produced, timestamp)
+        emitter.flush(output, has_time)
 
     def process_watermark(self, watermark: int) -> None:
         self.timers.advance_watermark(watermark)
@@ -158,6 +212,7 @@ class KeyedProcessOperator(KeyedOperatorBase):
     def open(self, ctx: OperatorContext) -> None:
         self._key_of = resolve_function(self.key_selector, KeySelector, "get_key")
         self._open_keyed(ctx, [self.key_selector, self.function])
+        self._calls = [self.function.process_element]
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         self._process_keyed(values, timestamps, self._key_of, self.function.process_element)

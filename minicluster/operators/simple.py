@@ -20,6 +20,7 @@ from minicluster._functions import (
 )
 from minicluster._output_tag import OutputTag
 from minicluster.operators.base import OperatorContext, StreamOperator
+from minicluster.operators.provenance import kept_index, mark_failed_record
 
 
 class UserFunctionOperator(StreamOperator):
@@ -40,10 +41,25 @@ class UserFunctionOperator(StreamOperator):
         close_function(self.function)
 
 
+def _position(values: list, it) -> int:
+    """The record ``it`` (an ``iter(values)``) yielded last: the one that raised."""
+    return len(values) - it.__length_hint__() - 1
+
+
 class MapOperator(UserFunctionOperator):
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
-        self.output.collect([f(value) for value in values], timestamps)
+        it = iter(values)  # after an exception, tells which record raised: no cost per record
+        try:
+            out = [f(value) for value in it]
+        except BaseException as error:
+            mark_failed_record(error, values, _position(values, it))
+            raise
+        self.output.collect(out, timestamps)
+
+    def input_index(self, values: list, output: list, index: int) -> int | None:
+        """Output ``index`` came from input ``index`` (one record out per record in)."""
+        return index if len(output) == len(values) else None
 
 
 class FlatMapOperator(UserFunctionOperator):
@@ -77,13 +93,25 @@ class FilterOperator(UserFunctionOperator):
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
+        it = iter(values)
+        try:
+            if timestamps is None:
+                kept = [value for value in it if f(value)]
+            else:
+                keep = [f(value) for value in it]
+        except BaseException as error:
+            mark_failed_record(error, values, _position(values, it))
+            raise
         if timestamps is None:
-            self.output.collect([value for value in values if f(value)], None)
+            self.output.collect(kept, None)
             return
-        keep = [f(value) for value in values]
         self.output.collect(
             [v for v, k in zip(values, keep) if k], [t for t, k in zip(timestamps, keep) if k]
         )
+
+    def input_index(self, values: list, output: list, index: int) -> int | None:
+        """Which input record the ``index``-th kept one was (None if ambiguous)."""
+        return kept_index(values, output, index)
 
 
 class SideOutputBuffer:
@@ -141,19 +169,24 @@ class Emitter:
         timestamp (and first the current key, for keyed operators), call
         ``call(value, ctx)``, sort what it returns or yields; then flush once."""
         emit_all = self.emit_all
-        if key_of is None:
-            for i, value in enumerate(values):
-                timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-                produced = call(value, ctx)
-                if produced is not None:
-                    emit_all(produced, timestamp)
-        else:
-            for i, value in enumerate(values):
-                set_key(key_of(value))
-                timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
-                produced = call(value, ctx)
-                if produced is not None:
-                    emit_all(produced, timestamp)
+        i = 0
+        try:
+            if key_of is None:
+                for i, value in enumerate(values):
+                    timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
+                    produced = call(value, ctx)
+                    if produced is not None:
+                        emit_all(produced, timestamp)
+            else:
+                for i, value in enumerate(values):
+                    set_key(key_of(value))
+                    timestamp = ctx._timestamp = None if timestamps is None else timestamps[i]
+                    produced = call(value, ctx)
+                    if produced is not None:
+                        emit_all(produced, timestamp)
+        except BaseException as error:
+            mark_failed_record(error, values, i)  # for the error message
+            raise
         self.flush(output, timestamps is not None)
 
     def flush(self, output, has_time: bool) -> None:
@@ -206,12 +239,17 @@ class SinkOperator(UserFunctionOperator):
 
     def process_batch(self, values: list, timestamps: list | None, input_index: int = 0) -> None:
         f = self._call
-        if isinstance(self.function, SinkFunction):
-            for value in values:
-                f(value, None)
-        else:
-            for value in values:
-                f(value)
+        it = iter(values)
+        try:
+            if isinstance(self.function, SinkFunction):
+                for value in it:
+                    f(value, None)
+            else:
+                for value in it:
+                    f(value)
+        except BaseException as error:
+            mark_failed_record(error, values, _position(values, it))
+            raise
 
 
 class PrintOperator(StreamOperator):

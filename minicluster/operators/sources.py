@@ -11,6 +11,9 @@ that carries event time itself (``minicluster.testing.TestStream``):
                                       one that does not advance is dropped)
     SourceWatermarkStatus(idle)       the subtask goes idle / active again
 
+A reader that knows where its batches come from (``LineBatches``: ``locate(batch)``)
+lets a failure downstream name the file and line of the failing record.
+
 As Flink's ``SourceOutputWithWatermarks`` does, an idle subtask becomes active again
 by itself before it emits a record or a watermark, so consumers never ignore them.
 When the source is exhausted the task hands the chain ``MAX_WATERMARK``; a source that
@@ -32,6 +35,7 @@ from typing import Iterable, Iterator, Protocol, Union
 
 from minicluster.network.events import MIN_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
+from minicluster.operators.provenance import attach_origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +139,17 @@ class SourceOperator(StreamOperator):
             if self._idle:
                 self._activate()
             if kind is SourceBatch:
-                self.output.collect(values.values, values.timestamps)
-            else:
+                values, timestamps = values.values, values.timestamps
+            try:
                 self.output.collect(values, timestamps)
+            except BaseException as error:
+                # A record of this batch failed downstream: name its file and line if
+                # the reader knows them (``operators/provenance.py``).
+                locate = getattr(self._batches, "locate", None)
+                origin = locate(values) if locate is not None else None
+                if origin is not None:
+                    attach_origin(error, values, origin)
+                raise
 
     def process_watermark(self, watermark: int) -> None:
         if watermark > self._watermark:

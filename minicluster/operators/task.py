@@ -47,6 +47,7 @@ from minicluster.network.events import (
     Watermark,
     WatermarkStatus,
 )
+from minicluster.network.grouped_input import READING, GroupedBlockingInputs
 from minicluster.network.partitioners import KeyGroupStreamPartitioner
 from minicluster.network.record_writer import RecordWriter
 from minicluster.network.spill import ResultPartitionWriter
@@ -62,6 +63,9 @@ if TYPE_CHECKING:
 
 COMBINER_KEY = "minicluster.batch.combiner"
 COMBINER_MAX_ENTRIES_KEY = "minicluster.batch.combiner.max-entries"
+SORT_INPUTS_KEY = "minicluster.batch.sort-inputs"
+SORT_MEMORY_RECORDS_KEY = "minicluster.batch.sort.memory-records"
+DEFAULT_SORT_MEMORY_RECORDS = 1_000_000
 
 
 class _InputState:
@@ -99,6 +103,10 @@ class StreamTask:
         self._writers: dict[tuple[int, str | None], list[RecordWriter]] = {}
         self._blocking_inputs: list[BlockingInput] = []
         self._blocking_writers: list[BlockingRecordWriter] = []
+        self._stage = stage
+        #: BATCH with a keyed head: the blocking inputs, grouped by key (set on the
+        #: first step, once the head is open); False when the head is not keyed
+        self._grouped: GroupedBlockingInputs | None | bool = None
         #: BATCH: ``(job edge id, subtask index, PartitionDescriptor)`` per outgoing
         #: edge, set when the task finishes.
         self.result_partitions: tuple = ()
@@ -268,6 +276,8 @@ class StreamTask:
         self._opened_nodes.clear()
         for blocking_input in self._blocking_inputs:
             blocking_input.close()
+        if self._grouped:
+            self._grouped.close()
         for writer in self._blocking_writers:
             try:
                 writer.abort()  # a finished partition is kept for its consumers
@@ -361,8 +371,54 @@ class StreamTask:
             else:
                 self._advance_watermark()
 
+    def _grouping(self) -> GroupedBlockingInputs | bool:
+        """BATCH: group the inputs by key when the head operator is keyed."""
+        selectors = getattr(self._head.operator, "batch_key_selectors", None)
+        selectors = selectors() if callable(selectors) else None
+        config = self._deployment.config
+        if not selectors or config.get(SORT_INPUTS_KEY, "true").strip().lower() == "false":
+            return False
+        stage = self._stage
+        budget = int(
+            config.get(SORT_MEMORY_RECORDS_KEY, DEFAULT_SORT_MEMORY_RECORDS)
+        )
+        prefix = f"sort-vertex{self.vertex_id}-subtask{self.subtask_index}" + (
+            f"-attempt{stage.attempt}" if stage.attempt else ""
+        )
+        return GroupedBlockingInputs(
+            self._blocking_inputs, selectors, budget, stage.spill_dir, prefix,
+            self._deployment.batch_size,
+        )
+
+    def _step_grouped(self) -> None:
+        """BATCH, keyed head: read every input (a batch per step), then push key-grouped
+        batches, about ``batch_size`` records per step."""
+        runs = self._grouped.next_batch()
+        if runs is READING:
+            return
+        if runs is not None:
+            self.records_in += sum(len(run[0]) for run in runs)
+            head = self._head
+            try:
+                head.operator.process_runs(runs)  # every KeyedOperatorBase has it
+            except BaseException as error:  # SystemExit in user code too
+                tag_operator(error, head.name)
+                raise
+            return
+        self._grouped.close()
+        self._blocking_inputs.clear()
+        self._unfinished_inputs = 0
+        self._watermark = MAX_WATERMARK
+        self._head.process_watermark(MAX_WATERMARK)
+        self._finish()
+
     def _step_blocking(self) -> None:
         """BATCH: one batch of the first blocking input that is not exhausted."""
+        if self._grouped is None:
+            self._grouped = self._grouping()
+        if self._grouped:
+            self._step_grouped()
+            return
         blocking_input = self._blocking_inputs[0]
         batch = blocking_input.next_batch()
         if batch is not None:

@@ -139,6 +139,11 @@ class StaticFileSplitEnumerator:
         self.assignments.append((subtask_index, split))
         return split
 
+    def add_splits_back(self, splits: list[FileSourceSplit], subtask_index: int) -> None:
+        """Take back the splits of a reader that failed before it finished (Flink's
+        ``SplitEnumerator.addSplitsBack``): they are handed out again, first."""
+        self._remaining.extendleft(reversed(splits))
+
     @property
     def remaining(self) -> int:
         return len(self._remaining)

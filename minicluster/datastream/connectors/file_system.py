@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlparse
 
 from minicluster.common.serialization import Encoder
 from minicluster.common.time import Duration
-from minicluster.datastream._builtin_sources import in_batches, read_lines
+from minicluster.datastream._builtin_sources import LineBatches
 from minicluster.datastream.connectors._file_splits import (
     FileSourceSplit,
     StaticFileSplitEnumerator,
@@ -92,9 +92,9 @@ class StreamFormat:
         return StreamFormat(charset_name)
 
     def read(self, split: FileSourceSplit, batch_size: int) -> Iterator[list[str]]:
-        """The lines that start in the split's byte range, in batches."""
-        lines = read_lines(split.path, split.offset, split.end, self.charset_name)
-        return in_batches(lines, batch_size)
+        """The lines that start in the split's byte range, in batches (which know
+        their file and lines, for error messages)."""
+        return LineBatches(split.path, split.offset, split.end, self.charset_name, batch_size)
 
     def __repr__(self) -> str:
         return f"StreamFormat.text_line_format({self.charset_name!r})"
