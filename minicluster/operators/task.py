@@ -65,7 +65,7 @@ COMBINER_KEY = "minicluster.batch.combiner"
 COMBINER_MAX_ENTRIES_KEY = "minicluster.batch.combiner.max-entries"
 SORT_INPUTS_KEY = "minicluster.batch.sort-inputs"
 SORT_MEMORY_RECORDS_KEY = "minicluster.batch.sort.memory-records"
-DEFAULT_SORT_MEMORY_RECORDS = 1_000_000
+DEFAULT_SORT_MEMORY_RECORDS = 2_000_000
 
 
 class _InputState:
