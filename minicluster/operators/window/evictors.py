@@ -77,7 +77,25 @@ class Evictor(abc.ABC):
         return f"{type(self).__name__}()"
 
 
-class CountEvictor(Evictor):
+class _EvictBeforeOrAfter(Evictor):
+    """The built-in evictors: one eviction rule (``_evict``), applied before the window
+    function, or after it when ``do_evict_after`` is set."""
+
+    do_evict_after = False
+
+    def evict_before(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
+        if not self.do_evict_after:
+            self._evict(elements)
+
+    def evict_after(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
+        if self.do_evict_after:
+            self._evict(elements)
+
+    def _evict(self, elements: list) -> None:
+        raise NotImplementedError
+
+
+class CountEvictor(_EvictBeforeOrAfter):
     """Keeps the last ``max_count`` elements (before the function, or after it with
     ``do_evict_after``)."""
 
@@ -91,14 +109,6 @@ class CountEvictor(Evictor):
     def of(max_count: int, do_evict_after: bool = False) -> "CountEvictor":
         return CountEvictor(max_count, do_evict_after)
 
-    def evict_before(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
-        if not self.do_evict_after:
-            self._evict(elements)
-
-    def evict_after(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
-        if self.do_evict_after:
-            self._evict(elements)
-
     def _evict(self, elements: list) -> None:
         excess = len(elements) - self.max_count
         if excess > 0:
@@ -108,7 +118,7 @@ class CountEvictor(Evictor):
         return f"CountEvictor({self.max_count})"
 
 
-class TimeEvictor(Evictor):
+class TimeEvictor(_EvictBeforeOrAfter):
     """Keeps the elements within ``window_size`` of the newest element's timestamp
     (evicts those at or before ``max timestamp - window_size``)."""
 
@@ -124,14 +134,6 @@ class TimeEvictor(Evictor):
 
         return TimeEvictor(to_millis(window_size, "the evictor's window size"), do_evict_after)
 
-    def evict_before(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
-        if not self.do_evict_after:
-            self._evict(elements)
-
-    def evict_after(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
-        if self.do_evict_after:
-            self._evict(elements)
-
     def _evict(self, elements: list) -> None:
         if not elements or not elements[0].has_timestamp():
             return
@@ -142,7 +144,7 @@ class TimeEvictor(Evictor):
         return f"TimeEvictor({self.window_size})"
 
 
-class DeltaEvictor(Evictor):
+class DeltaEvictor(_EvictBeforeOrAfter):
     """Evicts the elements whose ``delta_function(element, last element)`` is at least
     ``threshold``."""
 
@@ -164,14 +166,6 @@ class DeltaEvictor(Evictor):
                 f"get_delta(a, b), got {self.delta_function!r}"
             )
         return delta
-
-    def evict_before(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
-        if not self.do_evict_after:
-            self._evict(elements)
-
-    def evict_after(self, elements: list, size: int, window: Any, evictor_context: Any) -> None:
-        if self.do_evict_after:
-            self._evict(elements)
 
     def _evict(self, elements: list) -> None:
         if not elements:
