@@ -220,26 +220,32 @@ class WindowOperator(KeyedOperatorBase):
 
     def _add(self, key: Any, value: Any, timestamp: int | None, windows: Any) -> bool:
         """Add to each window's pane; True if every window was late (skipped)."""
-        pane, trigger, ctx = self._pane, self.trigger, self._trigger_ctx
         skipped = True
         for window in windows:
             if self._is_window_late(window):
                 continue
             skipped = False
-            pane.set_current_namespace(window)
-            self._add_to_pane(value, timestamp)
-            ctx.window = window
-            result = trigger.on_element(value, timestamp, window, ctx)
-            if result.is_fire() and not self._emit(key, window, window):
-                continue
-            if result.is_purge():
-                pane.set_current_namespace(window)
-                pane.clear()
-            self._register_cleanup_timer(window)
+            self._add_and_trigger(key, value, timestamp, window, window)
         return skipped
 
+    def _add_and_trigger(
+        self, key: Any, value: Any, timestamp: int | None, window: Any, state_window: Any
+    ) -> None:
+        """Add to the pane of ``state_window`` (the window itself, or for merging windows
+        the one whose state holds it), ask the trigger, fire/purge, schedule cleanup."""
+        pane, ctx = self._pane, self._trigger_ctx
+        pane.set_current_namespace(state_window)
+        self._add_to_pane(value, timestamp)
+        ctx.window = window
+        result = self.trigger.on_element(value, timestamp, window, ctx)
+        if result.is_fire() and not self._emit(key, window, state_window):
+            return
+        if result.is_purge():
+            pane.set_current_namespace(state_window)
+            pane.clear()
+        self._register_cleanup_timer(window)
+
     def _add_merging(self, key: Any, value: Any, timestamp: int | None, windows: Any) -> bool:
-        pane, trigger, ctx = self._pane, self.trigger, self._trigger_ctx
         window_set = self._merging_window_set()
         skipped = True
         for window in windows:
@@ -251,16 +257,7 @@ class WindowOperator(KeyedOperatorBase):
             state_window = window_set.get_state_window(actual)
             if state_window is None:
                 raise RuntimeError(f"window {actual!r} is not in the in-flight window set")
-            pane.set_current_namespace(state_window)
-            self._add_to_pane(value, timestamp)
-            ctx.window = actual
-            result = trigger.on_element(value, timestamp, actual, ctx)
-            if result.is_fire() and not self._emit(key, actual, state_window):
-                continue
-            if result.is_purge():
-                pane.set_current_namespace(state_window)
-                pane.clear()
-            self._register_cleanup_timer(actual)
+            self._add_and_trigger(key, value, timestamp, actual, state_window)
         self._persist(window_set)
         return skipped
 
