@@ -11,7 +11,8 @@ Key classes:
     - :class:`Duration`, :class:`Time`: immutable spans of time.
     - :class:`WatermarkStrategy`, :class:`TimestampAssigner`,
       :class:`WatermarkGenerator`: where event time comes from and how it advances.
-    - :class:`JobExecutionResult`: what ``execute()`` returns.
+    - :class:`JobExecutionResult`: what ``execute()`` returns, with per-region
+      :class:`RegionStats` (attempts, records, bytes spilled) for BATCH jobs.
     - :class:`Encoder`: how a row-format ``FileSink`` writes a record
       (``Encoder.simple_string_encoder()``).
 """
@@ -28,7 +29,7 @@ from minicluster.common.watermark_strategy import (
     WatermarkOutput,
     WatermarkStrategy,
 )
-from minicluster.common.job_execution_result import JobExecutionResult
+from minicluster.common.job_execution_result import JobExecutionResult, RegionStats
 
 __all__ = [
     "ConfigOption",
@@ -36,6 +37,7 @@ __all__ = [
     "Duration",
     "Encoder",
     "JobExecutionResult",
+    "RegionStats",
     "Row",
     "RowKind",
     "Time",
