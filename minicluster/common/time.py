@@ -14,6 +14,7 @@ raises ``TypeError`` rather than silently truncating; write ``of_millis(1500)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Duration", "Time"]
 
@@ -171,3 +172,18 @@ _TIME_UNITS = (
     ("seconds", _MILLIS_PER_SECOND),
     ("milliseconds", 1),
 )
+
+
+def to_millis(span: Any, what: str) -> int:
+    """Milliseconds of a ``Duration``, a ``Time`` or an int of milliseconds (the
+    spans that window sizes, join bounds and trigger intervals accept)."""
+    if isinstance(span, int) and not isinstance(span, bool):
+        return span
+    to_ms = getattr(span, "to_milliseconds", None)
+    if to_ms is None or isinstance(span, bool):
+        raise TypeError(
+            f"{what} must be a Duration, Time or int milliseconds, got {span!r}; pass "
+            "a Time, a Duration or an int of milliseconds (e.g. Time.seconds(10))"
+        )
+    return int(to_ms())
+

@@ -10,21 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from minicluster.common.time import to_millis
 from minicluster.operators.interval_join import IntervalJoinOperator
 
 if TYPE_CHECKING:
     from minicluster.datastream.data_stream import DataStream, KeyedStream
-
-
-def to_millis(bound: Any, what: str) -> int:
-    if isinstance(bound, bool):
-        raise TypeError(f"{what} must be a Duration, Time or int milliseconds, got {bound!r}")
-    if isinstance(bound, int):
-        return bound
-    to_ms = getattr(bound, "to_milliseconds", None)
-    if to_ms is None:
-        raise TypeError(f"{what} must be a Duration, Time or int milliseconds, got {bound!r}")
-    return int(to_ms())
 
 
 class IntervalJoin:

@@ -29,19 +29,8 @@ from minicluster.operators.window.windows import (
     GlobalWindow,
     TimeWindow,
 )
+from minicluster.common.time import to_millis  # noqa: F401 - used here and re-exported
 from minicluster.state.descriptors import ValueStateDescriptor
-
-
-def to_millis(span: Any, what: str) -> int:
-    """Milliseconds of a ``Time``, a ``Duration`` or an int."""
-    if isinstance(span, int) and not isinstance(span, bool):
-        return span
-    to_ms = getattr(span, "to_milliseconds", None)
-    if to_ms is None:
-        raise TypeError(
-            f"{what} must be a Time, a Duration or an int of milliseconds, got {span!r}"
-        )
-    return int(to_ms())
 
 
 class WindowAssigner(abc.ABC):

@@ -130,7 +130,7 @@ class TimeEvictor(_EvictBeforeOrAfter):
 
     @staticmethod
     def of(window_size: Any, do_evict_after: bool = False) -> "TimeEvictor":
-        from minicluster.operators.window.assigners import to_millis
+        from minicluster.common.time import to_millis
 
         return TimeEvictor(to_millis(window_size, "the evictor's window size"), do_evict_after)
 

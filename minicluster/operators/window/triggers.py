@@ -186,7 +186,7 @@ class _ContinuousTrigger(Trigger):
 
     @classmethod
     def of(cls, interval: Any):
-        from minicluster.operators.window.assigners import to_millis
+        from minicluster.common.time import to_millis
 
         return cls(to_millis(interval, "the trigger interval"))
 
