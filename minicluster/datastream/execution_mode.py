@@ -3,7 +3,7 @@
 Chosen with ``env.set_runtime_mode(mode)`` or the configuration key
 ``execution.runtime-mode`` (``STREAMING``, ``BATCH`` or ``AUTOMATIC``, any case);
 the default is STREAMING, as in Flink. AUTOMATIC means BATCH when every source of the
-job is bounded (all of today's sources are).
+job is bounded (``get_boundedness()``, see ``boundedness.py``), else STREAMING.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, Iterable
 
+from minicluster.datastream.boundedness import Boundedness, boundedness_of
 from minicluster.datastream.execution_mode import CONFIG_KEY as EXECUTION_MODE_KEY
 from minicluster.datastream.execution_mode import RuntimeExecutionMode
 from minicluster.datastream._builtin_sources import CollectionSource, TextFileSource
@@ -26,6 +27,7 @@ from minicluster.graph.job_graph import compile_job_graph
 from minicluster.graph.stream_graph import StreamEdge, StreamGraph, StreamNode
 from minicluster.common.job_execution_result import JobExecutionResult
 from minicluster.common.watermark_strategy import WatermarkStrategy
+from minicluster.errors import InvalidProgramError
 from minicluster.jobmanager.client import submit
 from minicluster.operators.sources import SourceOperator
 from minicluster.operators.split_source import SplitSourceOperator, is_split_source
@@ -298,9 +300,8 @@ class StreamExecutionEnvironment:
     def execute(self, job_name: str | None = None) -> JobExecutionResult:
         """Run the job to completion on the active cluster, or on a cluster started
         for this job alone, and return its result."""
-        self._check_runtime_mode()
         graph = self.get_stream_graph(job_name)
-        run = submit(graph, self._execution_config())
+        run = submit(graph, self._execution_config(graph))
         self._graph = self._new_graph()  # as Flink clears transformations
         for record in run.run():
             pass
@@ -309,21 +310,34 @@ class StreamExecutionEnvironment:
         )
 
     def _collect(self, job_name: str | None):
-        self._check_runtime_mode()
         graph = self.get_stream_graph(job_name)
-        run = submit(graph, self._execution_config())
+        run = submit(graph, self._execution_config(graph))
         self._graph = self._new_graph()
         return run
 
-    def _check_runtime_mode(self) -> None:
-        """Fail early on a bad ``execution.runtime-mode``; every source today is
-        bounded, so AUTOMATIC resolves to BATCH (as in Flink)."""
-        RuntimeExecutionMode.from_config(self._config)
+    def _execution_config(self, graph: StreamGraph) -> dict[str, str]:
+        """The job's configuration, with the runtime mode resolved: AUTOMATIC becomes
+        BATCH when every source is bounded, else STREAMING (as in Flink).
 
-    def _execution_config(self) -> dict[str, str]:
+        Raises:
+            InvalidProgramError: BATCH mode with an unbounded source (before any
+                process starts).
+        """
         config = dict(self._config)
         config.setdefault("minicluster.batch-size", str(DEFAULT_BATCH_SIZE))
+        requested = RuntimeExecutionMode.from_config(config)
+        unbounded = [
+            node.name for node in graph.nodes.values()
+            if node.is_source
+            and boundedness_of(node.operator.source) is Boundedness.CONTINUOUS_UNBOUNDED
+        ]
+        if requested is RuntimeExecutionMode.BATCH and unbounded:
+            raise InvalidProgramError(
+                f"job {graph.job_name!r} runs in BATCH mode, but its source "
+                f"{unbounded[0]!r} is unbounded (CONTINUOUS_UNBOUNDED): BATCH needs sources "
+                "that end. Run it in STREAMING or AUTOMATIC mode, or make the source bounded "
+                "(FileSource: process_static_file_set())"
+            )
         if EXECUTION_MODE_KEY in config:  # operators read the resolved mode
-            mode = RuntimeExecutionMode.from_config(config).resolve(all_sources_bounded=True)
-            config[EXECUTION_MODE_KEY] = mode.name
+            config[EXECUTION_MODE_KEY] = requested.resolve(all_sources_bounded=not unbounded).name
         return config

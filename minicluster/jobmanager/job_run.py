@@ -4,7 +4,9 @@
     -> until every subtask reported TaskFinished:
          Output     -> written to the client's sys.stdout / sys.stderr
          Collected  -> records yielded to execute_and_collect's iterator
-         RequestSplit -> the source's split enumerator answers AssignSplit
+         RequestSplit -> the source's split enumerator answers AssignSplit (an
+                       unbounded source's request may wait for its next discovery:
+                       the loop waits for messages at most until then)
          TaskFailed -> cancel everywhere, raise JobExecutionError (cause: the
                        user's traceback)
          TM died    -> cancel the rest, raise TaskManagerLostError
@@ -291,16 +293,21 @@ class JobRun:
                     self._handle_other(message)
         cluster.broadcast(msg.Start(seq))
         remaining = len(assignment)
+        coordinator = self.source_coordinator
         while remaining:
-            for message in cluster.receive(None):
+            for answer in coordinator.discover_due():  # unbounded sources' new splits
+                cluster.send(assignment[(answer.vertex_id, answer.subtask_index)], answer)
+            deadline = coordinator.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            for message in cluster.receive(timeout):
                 if isinstance(message, msg.Collected):
                     if message.job_seq == seq:
                         yield from pickle.loads(message.payload)
                         cluster.send(message.tm_index, msg.CollectCredit(seq, message.channel_id, 1))
                 elif isinstance(message, msg.RequestSplit):
-                    if message.job_seq == seq:
+                    answer = coordinator.assign(message) if message.job_seq == seq else None
+                    if answer is not None:  # None: it waits for an unbounded source's discovery
                         subtask = (message.vertex_id, message.subtask_index)
-                        answer = self.source_coordinator.assign(message)
                         cluster.send(assignment[subtask], answer)
                 elif isinstance(message, msg.TaskFinished):
                     if message.job_seq == seq:

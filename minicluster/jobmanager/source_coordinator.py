@@ -9,12 +9,19 @@
     BATCH failover:  return_splits(re-run subtasks) -> enumerator.add_splits_back(...)
              (a subtask that did not finish lost what it read: its splits go back)
 
+    unbounded (an enumerator with discover(), e.g. FileSource.monitor_continuously):
+             next_split() -> None means "none yet": the request waits here;
+             JobRun waits for messages at most until next_deadline(), then calls
+             discover_due() -> the enumerators due discover -> waiting requests
+             are answered in arrival order while splits last
+
 A split source is the head of its JobVertex (sources are never chained behind
 anything), so the vertex id names the enumerator.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from minicluster.graph.job_graph import JobGraph
@@ -27,6 +34,8 @@ class SourceCoordinator:
         self.enumerators: dict[int, Any] = dict(enumerators or {})
         # (vertex, subtask) -> the splits it was given since its last (re)start
         self._assigned: dict[tuple[int, int], list] = {}
+        # vertex -> requests of an unbounded source's readers that await a discovery
+        self._waiting: dict[int, list[msg.RequestSplit]] = {}
 
     @classmethod
     def for_job(
@@ -41,8 +50,10 @@ class SourceCoordinator:
                 enumerators[vertex.id] = create(vertex.parallelism, config)
         return cls(enumerators)
 
-    def assign(self, request: msg.RequestSplit) -> msg.AssignSplit:
-        """The next split for the requesting subtask, or None when none are left."""
+    def assign(self, request: msg.RequestSplit) -> msg.AssignSplit | None:
+        """The answer to send the requesting subtask: its next split, or None in the
+        AssignSplit when a bounded source has no more. None (no answer yet) when an
+        unbounded source has nothing now: the request waits for a discovery."""
         enumerator = self.enumerators.get(request.vertex_id)
         if enumerator is None:
             raise RuntimeError(
@@ -50,10 +61,41 @@ class SourceCoordinator:
                 "a split, but that vertex has no split enumerator"
             )
         split = enumerator.next_split(request.subtask_index)
+        if split is None and _is_unbounded(enumerator):
+            self._waiting.setdefault(request.vertex_id, []).append(request)
+            return None
+        return self._answer(request, split)
+
+    def _answer(self, request: msg.RequestSplit, split: Any) -> msg.AssignSplit:
         if split is not None:
             key = (request.vertex_id, request.subtask_index)
             self._assigned.setdefault(key, []).append(split)
         return msg.AssignSplit(request.job_seq, request.vertex_id, request.subtask_index, split)
+
+    def next_deadline(self) -> float | None:
+        """When the next discovery of an unbounded source is due (``time.monotonic``
+        seconds), or None when no source discovers."""
+        deadlines = [
+            e.next_discovery for e in self.enumerators.values() if _is_unbounded(e)
+        ]
+        return min(deadlines, default=None)
+
+    def discover_due(self) -> list[msg.AssignSplit]:
+        """Run the discoveries that are due; the answers for waiting requests that
+        now have a split, to be sent to their subtasks."""
+        now = time.monotonic()
+        answers = []
+        for vertex_id, enumerator in self.enumerators.items():
+            if not _is_unbounded(enumerator) or enumerator.next_discovery > now:
+                continue
+            enumerator.discover()
+            waiting = self._waiting.get(vertex_id, [])
+            while waiting:
+                split = enumerator.next_split(waiting[0].subtask_index)
+                if split is None:
+                    break
+                answers.append(self._answer(waiting.pop(0), split))
+        return answers
 
     def return_splits(self, subtasks: set[tuple[int, int]]) -> None:
         """Give the splits of ``(vertex, subtask)`` pairs that will re-run (they did not
@@ -73,3 +115,8 @@ class SourceCoordinator:
 
     def __repr__(self) -> str:
         return f"SourceCoordinator({self.enumerators!r})"
+
+
+def _is_unbounded(enumerator: Any) -> bool:
+    """An enumerator that discovers new splits over time (never says "no more")."""
+    return callable(getattr(enumerator, "discover", None))

@@ -15,7 +15,9 @@ never waits for the answer: the task is simply not runnable until it arrives.
 A split source is any object with ``create_enumerator(parallelism, config)`` (called
 once per job in the client; the enumerator's ``next_split(subtask_index)`` returns
 the next split or None) and ``read_split(split, batch_size)`` (an iterable of source
-items, see ``sources.py``). Splits travel pickled by reference: they must be instances
+items, see ``sources.py``). An unbounded source's enumerator also has ``discover()``
+and ``next_discovery`` (a ``time.monotonic`` time): its None means "none yet", and the
+supervisor answers the reader after a later discovery (``source_coordinator.py``). Splits travel pickled by reference: they must be instances
 of importable classes.
 """
 

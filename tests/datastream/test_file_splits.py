@@ -190,12 +190,6 @@ def test_file_uris_and_relative_paths_become_absolute(tmp_path, monkeypatch):
         FileSource.for_record_stream_format(StreamFormat.text_line_format(), "s3://b/k")
 
 
-def test_continuous_monitoring_is_not_supported_yet():
-    builder = FileSource.for_record_stream_format(StreamFormat.text_line_format(), "/tmp")
-    with pytest.raises(NotImplementedError, match="unbounded sources .* not supported yet"):
-        builder.monitor_continuously(None)
-
-
 # -- the reader's state machine ---------------------------------------------------------
 
 

@@ -158,7 +158,7 @@ def _run_word_count(config: dict[str, str]):
     env = batch_env(2, **config)
     word_count(env).add_sink(lambda v: None)
     graph = env.get_stream_graph("wc")
-    run = submit(graph, env._execution_config())
+    run = submit(graph, env._execution_config(graph))
     assert list(run.run()) == []
     job_graph = run.deployment.execution_graph.job_graph
     keyed = [e.id for e in job_graph.edges if str(e.partitioner) == "HASH"]

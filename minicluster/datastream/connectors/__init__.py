@@ -1,11 +1,15 @@
 """Connectors (PyFlink's ``pyflink.datastream.connectors``).
 
+``Boundedness`` (``BOUNDED`` or ``CONTINUOUS_UNBOUNDED``) is what a source's
+``get_boundedness()`` returns.
+
 Modules:
     - ``number_seq``: ``NumberSequenceSource``.
     - ``file_system``: ``FileSource`` (with ``StreamFormat``) and ``FileSink`` (with
       ``OutputFileConfig``, ``RollingPolicy``, ``BucketAssigner``).
 """
 
+from minicluster.datastream.boundedness import Boundedness
 from minicluster.datastream.connectors.file_system import (
     BucketAssigner,
     DefaultRollingPolicy,
@@ -20,6 +24,7 @@ from minicluster.datastream.connectors.file_system import (
 from minicluster.datastream.connectors.number_seq import NumberSequenceSource
 
 __all__ = [
+    "Boundedness",
     "BucketAssigner",
     "DefaultRollingPolicy",
     "FileSink",

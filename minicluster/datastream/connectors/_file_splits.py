@@ -1,9 +1,12 @@
-"""File splits and the static split enumerator behind ``FileSource`` (Flink's
-``FileSourceSplit`` and ``StaticFileSplitEnumerator``).
+"""File splits and the split enumerators behind ``FileSource`` (Flink's
+``FileSourceSplit``, ``StaticFileSplitEnumerator`` and ``ContinuousFileSplitEnumerator``).
 
     client (submit):  paths --list files--> files --cut by split size--> splits
     supervisor:       StaticFileSplitEnumerator hands them out in order, one per
                       RequestSplit, then None ("no more splits")
+                      ContinuousFileSplitEnumerator (monitor_continuously): the same,
+                      but "none yet" instead of "no more": every discovery interval
+                      it lists the paths again and cuts the files it has not seen
     readers:          read the lines that start in their split's byte range
 
 Listing follows Flink's default enumerator: directories are walked recursively (each
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 SPLIT_SIZE_KEY = "minicluster.source.file.split-size"
 DEFAULT_SPLIT_SIZE = 4 << 20
@@ -110,14 +115,20 @@ def _walk(directory: str, files: list[str], seen: set[tuple[int, int]]) -> None:
 
 
 def create_splits(paths: tuple[str, ...], split_size: int) -> list[FileSourceSplit]:
-    """Cut every file into byte ranges of ``split_size`` (the last one shorter): a
-    non-empty file has at least one split, an empty file none."""
+    """Cut every file under ``paths`` into byte ranges of ``split_size``."""
+    return cut_splits(list_files(paths), split_size, first_id=0)
+
+
+def cut_splits(files: list[str], split_size: int, first_id: int) -> list[FileSourceSplit]:
+    """Cut each file into byte ranges of ``split_size`` (the last one shorter): a
+    non-empty file has at least one split, an empty file none. Split ids count up
+    from ``first_id``."""
     splits: list[FileSourceSplit] = []
-    for path in list_files(paths):
+    for path in files:
         size = os.path.getsize(path)
         for offset in range(0, size, split_size):
             length = min(split_size, size - offset)
-            splits.append(FileSourceSplit(str(len(splits)), path, offset, length))
+            splits.append(FileSourceSplit(str(first_id + len(splits)), path, offset, length))
     return splits
 
 
@@ -152,4 +163,54 @@ class StaticFileSplitEnumerator:
         return (
             f"StaticFileSplitEnumerator({len(self.assignments)} assigned, "
             f"{len(self._remaining)} remaining)"
+        )
+
+
+class ContinuousFileSplitEnumerator(StaticFileSplitEnumerator):
+    """``FileSource.monitor_continuously``: hands out the splits of the files present
+    at submission, then, every ``discovery_interval_ms``, lists the paths again and
+    adds the splits of every file it has not seen before (by path).
+
+    ``next_split`` answers None when nothing is there *yet*; the ``SourceCoordinator``
+    keeps that reader's request and answers it after a discovery finds a file. A file
+    is read once, as it is when discovered: write files under a hidden name (``.`` or
+    ``_`` first) or elsewhere and rename them into the watched folder when complete,
+    as with Flink. A watched path that disappears is skipped until it comes back.
+    """
+
+    def __init__(
+        self,
+        paths: tuple[str, ...],
+        split_size: int,
+        discovery_interval_ms: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        files = list_files(paths)  # a missing path fails the submission
+        super().__init__(cut_splits(files, split_size, first_id=0))
+        self.paths = paths
+        self.split_size = split_size
+        self.discovery_interval_s = discovery_interval_ms / 1000
+        self._clock = clock
+        self._seen = set(files)
+        self._next_id = len(self._remaining)
+        self.next_discovery = clock() + self.discovery_interval_s
+
+    def discover(self) -> int:
+        """List the paths now; queue the splits of new files. Returns how many."""
+        self.next_discovery = self._clock() + self.discovery_interval_s
+        present = [p for p in self.paths if os.path.exists(p)]
+        try:
+            new = [f for f in list_files(tuple(present)) if f not in self._seen]
+            splits = cut_splits(new, self.split_size, first_id=self._next_id)
+        except FileNotFoundError:  # removed while listing: the next discovery sees it
+            return 0
+        self._seen.update(new)
+        self._next_id += len(splits)
+        self._remaining.extend(splits)
+        return len(splits)
+
+    def __repr__(self) -> str:
+        return (
+            f"ContinuousFileSplitEnumerator({len(self._seen)} files seen, "
+            f"{len(self._remaining)} splits waiting)"
         )

@@ -28,7 +28,9 @@ from urllib.parse import unquote, urlparse
 from minicluster.common.serialization import Encoder
 from minicluster.common.time import Duration
 from minicluster.datastream._builtin_sources import LineBatches
+from minicluster.datastream.boundedness import Boundedness
 from minicluster.datastream.connectors._file_splits import (
+    ContinuousFileSplitEnumerator,
     FileSourceSplit,
     StaticFileSplitEnumerator,
     create_splits,
@@ -101,7 +103,7 @@ class StreamFormat:
 
 
 class FileSource:
-    """A bounded source over files and directories, read in parallel by splits.
+    """A source over files and directories, read in parallel by splits.
 
     Build it with ``FileSource.for_record_stream_format(format, *paths)``; read it with
     ``env.from_source(source, WatermarkStrategy.no_watermarks(), name)``.
@@ -112,11 +114,27 @@ class FileSource:
     bytes; a missing path raises ``FileNotFoundError`` then, before any process runs.
     The supervisor hands the splits out in order to whichever reader asks: a reader
     asks when it has nothing left, so more splits than readers balance the work.
+
+    Bounded by default (``process_static_file_set``: the readers finish once those
+    files are read). With ``monitor_continuously(interval)`` it is unbounded: the
+    supervisor lists the paths again every interval and hands out the splits of new
+    files; the job runs until it is cancelled, and BATCH mode refuses it.
     """
 
-    def __init__(self, stream_format: StreamFormat, paths: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        stream_format: StreamFormat,
+        paths: tuple[str, ...],
+        discovery_interval_ms: int | None = None,
+    ) -> None:
         self.stream_format = stream_format
         self.paths = paths
+        self.discovery_interval_ms = discovery_interval_ms
+
+    def get_boundedness(self) -> Boundedness:
+        if self.discovery_interval_ms is None:
+            return Boundedness.BOUNDED
+        return Boundedness.CONTINUOUS_UNBOUNDED
 
     @staticmethod
     def for_record_stream_format(
@@ -138,13 +156,20 @@ class FileSource:
         self, parallelism: int, config: dict[str, str]
     ) -> StaticFileSplitEnumerator:
         """List and cut the files (in the client, when the job is submitted)."""
-        return StaticFileSplitEnumerator(create_splits(self.paths, parse_split_size(config)))
+        split_size = parse_split_size(config)
+        if self.discovery_interval_ms is None:
+            return StaticFileSplitEnumerator(create_splits(self.paths, split_size))
+        return ContinuousFileSplitEnumerator(self.paths, split_size, self.discovery_interval_ms)
 
     def read_split(self, split: FileSourceSplit, batch_size: int) -> Iterator[list[str]]:
         return self.stream_format.read(split, batch_size)
 
     def __repr__(self) -> str:
-        return f"FileSource({self.stream_format!r}, {', '.join(map(repr, self.paths))})"
+        watch = (
+            "" if self.discovery_interval_ms is None
+            else f", monitor_continuously={self.discovery_interval_ms} ms"
+        )
+        return f"FileSource({self.stream_format!r}, {', '.join(map(repr, self.paths))}{watch})"
 
 
 class FileSourceBuilder:
@@ -153,20 +178,35 @@ class FileSourceBuilder:
     def __init__(self, stream_format: StreamFormat, paths: tuple[str, ...]) -> None:
         self._stream_format = stream_format
         self._paths = paths
+        self._discovery_interval_ms: int | None = None
 
     def monitor_continuously(self, discovery_interval: Duration) -> FileSourceBuilder:
-        raise NotImplementedError(
-            "FileSource.monitor_continuously(): unbounded sources (watching paths for new "
-            "files) are not supported yet; use process_static_file_set() to read the "
-            "files present when the job starts"
-        )
+        """Read the files present when the job starts, then keep watching the paths:
+        every ``discovery_interval`` new files (by path) are read too. The source is
+        unbounded (STREAMING; the job runs until cancelled). Put files in place
+        atomically (write them elsewhere or under a ``.``/``_`` name, then rename):
+        a file is read once, as it is when discovered."""
+        if not isinstance(discovery_interval, Duration):
+            raise TypeError(
+                "monitor_continuously() takes a Duration (e.g. Duration.of_seconds(1)), "
+                f"got {type(discovery_interval).__name__}"
+            )
+        millis = discovery_interval.to_milliseconds()
+        if millis < 1:
+            raise ValueError(
+                f"monitor_continuously(): the discovery interval must be at least 1 ms, "
+                f"got {discovery_interval!r}"
+            )
+        self._discovery_interval_ms = millis
+        return self
 
     def process_static_file_set(self) -> FileSourceBuilder:
         """Read the files present when the job starts, then finish (the default)."""
+        self._discovery_interval_ms = None
         return self
 
     def build(self) -> FileSource:
-        return FileSource(self._stream_format, self._paths)
+        return FileSource(self._stream_format, self._paths, self._discovery_interval_ms)
 
 
 # ---- FileSink ------------------------------------------------------------------------
