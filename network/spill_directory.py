@@ -1,8 +1,14 @@
 """The spill folder: where a cluster's blocking result partitions live.
 
     io.tmp.dirs set?  -> a new 0700 folder in the first of them with room
-    else /dev/shm has room for the estimate?  -> a 0700 folder there (tmpfs: memory)
+    else /dev/shm has room for twice the estimate, and so has the machine's available
+         memory (tmpfs pages are memory)?  -> a 0700 folder there
     else  -> a 0700 folder in tempfile.gettempdir()
+
+The estimate is the job's input size (``SourceCoordinator.input_bytes``: the bytes of
+its files; 0 for in-memory collections): a job spills at most about that much per
+blocking exchange, compressed. Twice is the headroom for jobs with several exchanges
+and for everything else that lives in memory.
 
 One folder per cluster, private to the user like the runtime folder; ``cleanup()``
 removes it with every partition in it when the job ends, fails or is cancelled.
@@ -14,6 +20,8 @@ import os
 import shutil
 import tempfile
 from typing import Callable, Sequence
+
+import psutil
 
 __all__ = ["SpillDirectory", "create_spill_directory"]
 
@@ -63,13 +71,15 @@ def create_spill_directory(
     *,
     shm_dir: str = "/dev/shm",
     disk_usage: Callable[[str], object] = shutil.disk_usage,
+    available_memory: Callable[[], int] = lambda: psutil.virtual_memory().available,
 ) -> SpillDirectory:
     """Create the private folder where a cluster's partitions are spilled.
 
     The base folder is, in order: the first of ``tmp_dirs`` (Flink's ``io.tmp.dirs``,
     separated by ``,``, ``|`` or the path separator) with ``size_estimate`` bytes free
-    (the first one if none has); else ``shm_dir`` (tmpfs: memory) when it exists and
-    has room; else ``tempfile.gettempdir()``. The folder is created with mode 0700.
+    (the first one if none has); else ``shm_dir`` (tmpfs: memory) when it exists, is
+    writable, and both it and the available memory hold twice ``size_estimate``; else
+    ``tempfile.gettempdir()``. The folder is created with mode 0700.
     """
     on_tmpfs = False
     candidates = _split_dirs(tmp_dirs) if tmp_dirs is not None else []
@@ -81,7 +91,8 @@ def create_spill_directory(
         )
     elif (
         os.path.isdir(shm_dir) and os.access(shm_dir, os.W_OK | os.X_OK)
-        and disk_usage(shm_dir).free >= size_estimate
+        and disk_usage(shm_dir).free >= 2 * size_estimate
+        and available_memory() >= 2 * size_estimate
     ):
         base, on_tmpfs = shm_dir, True
     else:

@@ -109,7 +109,8 @@ class JobRun:
         try:
             if self.deployment.batch:
                 self.spill_dir = create_spill_directory(
-                    self.deployment.config.get("io.tmp.dirs")
+                    self.deployment.config.get("io.tmp.dirs"),
+                    size_estimate=self.source_coordinator.input_bytes(),
                 )
             yield from self._supervise()
             cluster.broadcast(msg.Release(self.job_seq))

@@ -72,6 +72,11 @@ class SourceCoordinator:
             self._assigned.setdefault(key, []).append(split)
         return msg.AssignSplit(request.job_seq, request.vertex_id, request.subtask_index, split)
 
+    def input_bytes(self) -> int:
+        """The bytes the job's split sources read (as listed at submission): the
+        estimate that chooses where a BATCH job spills (``create_spill_directory``)."""
+        return sum(getattr(e, "input_bytes", 0) for e in self.enumerators.values())
+
     def next_deadline(self) -> float | None:
         """When the next discovery of an unbounded source is due (``time.monotonic``
         seconds), or None when no source discovers."""

@@ -4,7 +4,8 @@ keyed streams, with keyed state and timers.
 Per record: extract the key, make it the state backend's current key, call the user's
 ``process_element``. A watermark first fires the event-time timers it passes, each with
 its key's state in scope, then moves on downstream. Outputs of an event-time timer
-carry the timer's timestamp, as in Flink.
+carry the timer's timestamp, as in Flink. In BATCH, with key-grouped input
+(``process_runs``), a key's timers of both domains fire when its records end.
 
 ``KeyedStream.map``/``flat_map``/``filter``/``reduce``-free functions that use keyed
 state run through the same operator via small adapters, so state works in them too.
@@ -23,6 +24,7 @@ from minicluster._functions import (
     open_function,
     resolve_function,
 )
+from minicluster.network.events import MAX_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
 from minicluster.operators.simple import Emitter
 from minicluster.operators.timers import InternalTimerService
@@ -107,6 +109,7 @@ class KeyedOperatorBase(StreamOperator):
             self._after_processing_timers,
         )
         self.context = _KeyedContext(self.backend, self.timers, self.emitter)
+        self._grouped_key: Any = _NO_KEY  # BATCH: the key process_runs is in
         self._functions = functions
         for function in functions:
             open_function(function, self.runtime_context)
@@ -144,9 +147,11 @@ class KeyedOperatorBase(StreamOperator):
         emitter, context = self.emitter, self.context
         output, set_key = self.output, self.backend.set_current_key
         emit_all, has_time = emitter.emit_all, False
+        has_timers = self.timers.has_timers
         # records come grouped by key: set the current key only when it changes (the
-        # type check keeps 1 and True apart, as distinct set_current_key calls would)
-        current = _NO_KEY
+        # type check keeps 1 and True apart, as distinct set_current_key calls would);
+        # a change ends the previous key, whose timers fire then (_end_key)
+        current = self._grouped_key
         for values, timestamps, input_index in runs:  # Emitter.run_per_record, no flush
             call, key_of = calls[input_index], keys[input_index]
             if timestamps is None:
@@ -154,6 +159,9 @@ class KeyedOperatorBase(StreamOperator):
                 for value in values:
                     key = key_of(value)
                     if key != current or type(key) is not type(current):
+                        if has_timers():
+                            has_time = self._end_key()
+                            context._timestamp = None
                         set_key(key)
                         current = key
                     produced = call(value, context)
@@ -164,15 +172,27 @@ class KeyedOperatorBase(StreamOperator):
                 for value, timestamp in zip(values, timestamps):
                     key = key_of(value)
                     if key != current or type(key) is not type(current):
+                        if has_timers():
+                            self._end_key()
                         set_key(key)
                         current = key
                     context._timestamp = timestamp
                     produced = call(value, context)
                     if produced is not None:
                         emit_all(produced, timestamp)
+        self._grouped_key = current
         emitter.flush(output, has_time)
 
+    def _end_key(self) -> bool:
+        """BATCH, key-grouped input: the current key's records are all in; fire its
+        timers of both domains now (Flink's batch timer service). Their outputs carry
+        timestamps (event-time timers'), so the batch is flushed with them: True."""
+        self.timers.fire_all_timers()
+        return True
+
     def process_watermark(self, watermark: int) -> None:
+        if watermark == MAX_WATERMARK and self._grouped_key is not _NO_KEY:
+            self._end_key()  # BATCH: the last key ends with the input, before the watermark
         self.timers.advance_watermark(watermark)
         self.emitter.flush(self.output, True)
         self.output.emit_watermark(watermark)

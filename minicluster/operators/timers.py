@@ -8,6 +8,10 @@
 A timer fires with its key set as the backend's current key, so ``on_timer`` sees that
 key's state. A timer registered while firing (even at the same timestamp) fires in the
 same pass if it is already due.
+
+BATCH (key-grouped input): ``fire_all_timers`` at every key change fires the finished
+key's timers of both domains, as Flink's ``BatchExecutionInternalTimeService`` does:
+event time jumps to +inf for that key, then back to -inf for the next one.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Callable
 
 from sortedcontainers import SortedDict
 
-from minicluster.network.events import MIN_WATERMARK
+from minicluster.network.events import MAX_WATERMARK, MIN_WATERMARK
 from minicluster.operators.base import ProcessingTimeService
 from minicluster.state.heap_backend import KeyedStateBackend
 
@@ -79,6 +83,9 @@ class InternalTimerService:
     def has_event_time_timers(self) -> bool:
         return bool(self._event)
 
+    def has_timers(self) -> bool:
+        return bool(self._event) or bool(self._processing)
+
     # -- firing ------------------------------------------------------------------------
 
     def advance_watermark(self, watermark: int) -> None:
@@ -99,6 +106,17 @@ class InternalTimerService:
             for key, namespace in timers.popitem(0)[1]:
                 due.append((timestamp, key, namespace))
         return due
+
+    def fire_all_timers(self) -> None:
+        """BATCH, at the end of a key's records: fire every event-time timer (the
+        watermark is +inf while they fire), then every processing-time timer (processing
+        time does not wait in BATCH); timers registered while firing fire too. The
+        watermark is -inf again afterwards, for the next key."""
+        self.current_watermark = MAX_WATERMARK
+        while self._event or self._processing:
+            _fire_until(self._event, MAX_WATERMARK, self._backend, self._on_event_time)
+            _fire_until(self._processing, MAX_WATERMARK, self._backend, self._on_processing_time)
+        self.current_watermark = MIN_WATERMARK
 
     def _fire_processing_time(self, timestamp: int) -> None:
         self._scheduled.discard(timestamp)

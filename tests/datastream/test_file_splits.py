@@ -127,6 +127,16 @@ def test_the_enumerator_hands_out_splits_in_order_then_none():
     assert enumerator.assignments == [(1, splits[0]), (0, splits[1]), (1, splits[2])]
 
 
+def test_the_job_input_size_is_the_estimate_for_the_spill_folder():
+    from minicluster.jobmanager.source_coordinator import SourceCoordinator
+
+    first = StaticFileSplitEnumerator([FileSourceSplit("0", "/f", 0, 10)])
+    second = StaticFileSplitEnumerator([FileSourceSplit(str(i), "/g", i, 1) for i in range(4)])
+    assert (first.input_bytes, second.input_bytes) == (10, 4)
+    assert SourceCoordinator({1: first, 2: second}).input_bytes() == 14
+    assert SourceCoordinator().input_bytes() == 0  # collections: nothing from files
+
+
 # -- reading split by split -----------------------------------------------------------
 
 

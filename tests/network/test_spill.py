@@ -444,14 +444,22 @@ def test_tmpfs_when_it_has_room_else_the_temp_dir(tmp_path, monkeypatch):
     def usage(free):
         return lambda path: _Usage(free)
 
-    roomy = create_spill_directory(None, 10**6, shm_dir=str(shm), disk_usage=usage(10**7))
-    full = create_spill_directory(None, 10**6, shm_dir=str(shm), disk_usage=usage(10**5))
+    def create(estimate, free, memory):
+        return create_spill_directory(
+            None, estimate, shm_dir=str(shm), disk_usage=usage(free),
+            available_memory=lambda: memory,
+        )
+
+    roomy = create(10**6, free=2 * 10**6, memory=2 * 10**6)
+    full = create(10**6, free=2 * 10**6 - 1, memory=10**9)  # twice the estimate: headroom
+    short_of_memory = create(10**6, free=10**9, memory=2 * 10**6 - 1)
     missing = create_spill_directory(None, 0, shm_dir=str(tmp_path / "no-shm"))
 
     assert os.path.dirname(roomy.path) == str(shm) and roomy.on_tmpfs
-    assert os.path.dirname(full.path) == str(tmp_path / "tmp") and not full.on_tmpfs
-    assert os.path.dirname(missing.path) == str(tmp_path / "tmp")
-    for directory in (roomy, full, missing):
+    for elsewhere in (full, short_of_memory, missing):
+        assert os.path.dirname(elsewhere.path) == str(tmp_path / "tmp")
+        assert not elsewhere.on_tmpfs
+    for directory in (roomy, full, short_of_memory, missing):
         assert _mode(directory.path) == 0o700
         directory.cleanup()
 

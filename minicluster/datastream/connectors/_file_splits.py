@@ -142,6 +142,8 @@ class StaticFileSplitEnumerator:
     def __init__(self, splits: list[FileSourceSplit]) -> None:
         self._remaining = deque(splits)
         self.assignments: list[tuple[int, FileSourceSplit]] = []
+        #: the bytes of the files listed at submission (the spill folder's estimate)
+        self.input_bytes = sum(split.length for split in splits)
 
     def next_split(self, subtask_index: int) -> FileSourceSplit | None:
         if not self._remaining:
