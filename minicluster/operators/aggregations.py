@@ -134,6 +134,7 @@ class FieldFolder:
         self.aggregation = aggregation
         self.position = position
         self._getter: Callable[[Any], Any] | None = None  # field of a record, from the first
+        self._index = 0  # the field's position in a tuple record, from the first
         self.clear()
 
     def clear(self) -> None:

@@ -117,6 +117,13 @@ def test_clear_forgets_every_key_and_len_counts_keys():
     assert len(folder) == 0 and folder.items() == []
 
 
+@pytest.mark.parametrize("aggregation", ["sum", "min", "max"])
+def test_a_folder_that_folded_nothing_has_no_items(aggregation):
+    folder = FieldAggregation(aggregation, 1).folder()
+    folder.fold([], [])  # a producer subtask that read no records
+    assert folder.items() == [] and len(folder) == 0
+
+
 def test_min_by_and_max_by_have_no_folder():
     assert FieldAggregation("min_by", 1).folder() is None
     assert FieldAggregation("max_by", 1).folder() is None
