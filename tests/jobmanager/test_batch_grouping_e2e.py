@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from minicluster.common import Types, WatermarkStrategy
 from minicluster.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
-from minicluster.datastream.connectors.file_system import FileSource, StreamFormat
 from minicluster.datastream.functions import KeyedCoProcessFunction, KeyedProcessFunction
-from minicluster.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from minicluster.jobmanager.cluster import MiniCluster
 from minicluster.testing import assert_equal_unordered
+
+from batch_jobs import w3_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,45 +154,6 @@ def w3_reference(directory: Path) -> dict[str, int]:
         _, customer, amount = line.rstrip("\n").split(",")
         totals[country[customer]] += int(amount)
     return dict(totals)
-
-
-class JoinCountry(KeyedCoProcessFunction):
-    def open(self, runtime_context):
-        self.country = runtime_context.get_state(ValueStateDescriptor("country", Types.STRING()))
-        self.waiting = runtime_context.get_list_state(ListStateDescriptor("waiting", Types.LONG()))
-        self.buffered = 0
-
-    def process_element1(self, customer, ctx):
-        self.country.update(customer[1])
-        waiting = list(self.waiting.get() or [])
-        self.waiting.clear()
-        return [(customer[1], amount) for amount in waiting]
-
-    def process_element2(self, order, ctx):
-        country = self.country.value()
-        if country is None:
-            self.buffered += 1
-            self.waiting.add(order[1])
-            return [("#buffered", 1)]
-        return [(country, order[1])]
-
-
-def w3_job(env: StreamExecutionEnvironment, directory: Path):
-    def source(name):
-        built = FileSource.for_record_stream_format(
-            StreamFormat.text_line_format(), str(directory / name)
-        ).process_static_file_set().build()
-        return env.from_source(built, WatermarkStrategy.no_watermarks(), name)
-
-    customers = source("customers.csv").map(lambda line: tuple(line.split(",")))
-    orders = source("orders.csv").map(lambda line: (line.split(",")[1], int(line.split(",")[2])))
-    return (
-        customers.key_by(itemgetter(0))
-        .connect(orders.key_by(itemgetter(0)))
-        .process(JoinCountry())
-        .key_by(itemgetter(0))
-        .sum(1)
-    )
 
 
 @pytest.fixture(scope="module")
