@@ -217,7 +217,7 @@ class FieldFolder:
         """``(key, result record)`` of every key, in first-seen order."""
         self._stop_counting()
         values, getter = self._values, self._getter
-        if getter is _identity:
+        if getter is _identity or getter is None:  # None: nothing was ever folded
             return list(values.items())
         index = self._index
         out = []

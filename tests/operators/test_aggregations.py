@@ -109,6 +109,12 @@ def test_a_key_with_one_record_keeps_that_record():
     assert folder.items() == [("a", record)] and folder.items()[0][1] is record
 
 
+def test_a_folder_that_folded_nothing_has_no_items():
+    """A combiner whose subtask read no record (its sibling took every split) flushes
+    nothing at its end."""
+    assert FieldAggregation("sum", 1).folder().items() == []
+
+
 def test_clear_forgets_every_key_and_len_counts_keys():
     folder = FieldAggregation("max", 1).folder()
     folder.fold(["a", "b", "a"], [("a", 1), ("b", 2), ("a", 3)])
