@@ -7,7 +7,8 @@
              -> AssignSplit(job, vertex, subtask, split | None) to that subtask's TM
 
     BATCH failover:  return_splits(re-run subtasks) -> enumerator.add_splits_back(...)
-             (a subtask that did not finish lost what it read: its splits go back)
+             (a subtask that did not finish lost what it read: its splits go back,
+             handed out first to whoever asks next, a running sibling included)
 
 A split source is the head of its JobVertex (sources are never chained behind
 anything), so the vertex id names the enumerator.
@@ -53,7 +54,9 @@ class SourceCoordinator:
         if split is not None:
             key = (request.vertex_id, request.subtask_index)
             self._assigned.setdefault(key, []).append(split)
-        return msg.AssignSplit(request.job_seq, request.vertex_id, request.subtask_index, split)
+        return msg.AssignSplit(
+            request.job_seq, request.vertex_id, request.subtask_index, split, request.attempt
+        )
 
     def return_splits(self, subtasks: set[tuple[int, int]]) -> None:
         """Give the splits of ``(vertex, subtask)`` pairs that will re-run (they did not
