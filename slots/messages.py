@@ -6,7 +6,18 @@
          RequestSplit
 
 A job starts in two phases (Deploy to every TaskManager, then Start once all have
-answered Deployed) so no data reaches a TaskManager before its channels exist.
+answered Deployed) so no data reaches a TaskManager before its channels exist; in
+BATCH mode (blocking edges only, no channels between subtasks) each TaskManager gets
+its Start as soon as it answered, and a Deploy may add subtasks to a TaskManager whose
+other subtasks run (a failed subtask deployed again). Start opens the subtasks that
+have not been opened.
+
+Every message about one subtask names its execution attempt (Flink's
+``ExecutionAttemptID``): ``(vertex_id, subtask_index, attempt)``, ``attempt`` counting
+the subtask's deployments in the job (0 first). The supervisor ignores a message of an
+attempt that is no longer running (a late message of a killed or failed attempt), so
+it is never taken for its successor's.
+
 Messages are pickled; a job's code inside ``Deploy.payload`` is cloudpickled once by
 the supervisor and unpickled by each TaskManager.
 """
@@ -26,8 +37,9 @@ class Registered:
 @dataclass(frozen=True, slots=True)
 class Deploy:
     """Create the job's tasks. ``stage`` (BATCH mode) names the subtasks of one wave
-    and the partitions they read; a later stage of the same job reuses the job's
-    unpickled payload and creates only that wave's tasks."""
+    (or the failed subtasks of a wave, deployed again), their attempts and the
+    partitions they read; a later stage of the same job reuses the job's unpickled
+    payload and adds that stage's tasks to those still running."""
 
     job_seq: int
     payload: bytes
@@ -57,11 +69,13 @@ class TaskFinished:
     subtask_index: int
     partitions: tuple = ()
     records_in: int = 0
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class TaskFailed:
-    """A user function or the runtime raised inside a subtask."""
+    """A user function or the runtime raised inside a subtask (``subtask_index`` -1:
+    while a TaskManager created the tasks of a ``Deploy``)."""
 
     job_seq: int
     task_name: str
@@ -72,6 +86,8 @@ class TaskFailed:
     error_type: str
     message: str
     traceback: str
+    vertex_id: int = -1
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +111,9 @@ class Collected:
     tm_index: int
     channel_id: int
     payload: bytes
+    vertex_id: int = -1
+    subtask_index: int = -1
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +130,7 @@ class RequestSplit:
     job_seq: int
     vertex_id: int
     subtask_index: int
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +142,7 @@ class AssignSplit:
     vertex_id: int
     subtask_index: int
     split: object | None
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,13 @@ class TaskEnvironment:
     tm_index: int
     job_seq: int
     data_plane: DataPlane
-    open_client_channel: Callable[[], OutputChannel]
+    #: ``(vertex_id, subtask_index, attempt)``: a credit-based channel to the client
+    #: (``execute_and_collect``) for that subtask attempt's results.
+    open_client_channel: Callable[[int, int, int], OutputChannel]
     initial_credit: int
-    #: ``(vertex_id, subtask_index)``: ask the job's split enumerator for a split; the
-    #: answer comes back through ``Invokable.add_split``.
-    request_split: Callable[[int, int], None]
+    #: ``(vertex_id, subtask_index, attempt)``: ask the job's split enumerator for a
+    #: split; the answer comes back through ``Invokable.add_split``.
+    request_split: Callable[[int, int, int], None]
 
 
 class Invokable(Protocol):
@@ -34,6 +36,7 @@ class Invokable(Protocol):
     name: str  # the task's (JobVertex's) name, without the subtask
     vertex_id: int
     subtask_index: int
+    attempt: int  # this subtask's deployments in the job before this one (0 first)
     parallelism: int
     finished: bool
     current_operator: str

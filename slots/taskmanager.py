@@ -12,6 +12,12 @@ request for a split is unanswered, is simply skipped: the loop never blocks on a
 send, and blocks on ``poll`` only when no task can move, until a message (data,
 credit or control, such as the ``AssignSplit`` answer) arrives.
 
+A task that fails is reported (``TaskFailed``) and dropped. In STREAMING mode the
+TaskManager drops the job's other tasks with it (the job fails, or its supervisor
+cancels it anyway). In BATCH mode (``Deploy`` with a stage) the others keep running:
+the supervisor may deploy the failed subtask again beside them (a ``Deploy`` while
+tasks run adds its tasks; ``Start`` opens only the tasks not yet opened).
+
 The process is forked by the supervisor *before* it creates any ZeroMQ context or
 thread; everything here is created after the fork. Ctrl-C reaches the whole process
 group, so TaskManagers ignore SIGINT and let the supervisor cancel them; if the
@@ -112,12 +118,20 @@ def run_taskmanager(config: TaskManagerConfig) -> None:
     os._exit(0)
 
 
-def _failure(job_seq: int, task_name: str, operator: str, subtask_index: int,
-             parallelism: int, tm_index: int, error: BaseException) -> msg.TaskFailed:
-    """The report of ``error``, naming the operator that raised it if the chain said."""
+def _failure(job_seq: int, task: Invokable | None, tm_index: int,
+             error: BaseException) -> msg.TaskFailed:
+    """The report of ``error`` in ``task`` (None: while deploying), naming the operator
+    that raised it if the chain said."""
+    if task is None:
+        name = operator = "(deployment)"
+        vertex_id, subtask_index, attempt, parallelism = -1, -1, 0, 0
+    else:
+        name, operator = task.name, task.current_operator
+        vertex_id, subtask_index, attempt = task.vertex_id, task.subtask_index, task.attempt
+        parallelism = task.parallelism
     return msg.TaskFailed(
         job_seq=job_seq,
-        task_name=task_name,
+        task_name=name,
         operator_name=getattr(error, "_minicluster_operator", None) or operator,
         subtask_index=subtask_index,
         parallelism=parallelism,
@@ -125,6 +139,8 @@ def _failure(job_seq: int, task_name: str, operator: str, subtask_index: int,
         error_type=type(error).__name__,
         message=str(error) + record_suffix(error),  # "[record from PATH line N: ...]"
         traceback="".join(traceback.format_exception(error)),
+        vertex_id=vertex_id,
+        attempt=attempt,
     )
 
 
@@ -155,6 +171,9 @@ class TaskManager:
         self.poller.register(self.data_plane.inbox, zmq.POLLIN)
         self.poller.register(self.control, zmq.POLLIN)
         self.tasks: list[Invokable] = []
+        self._unopened: list[Invokable] = []  # deployed, waiting for Start
+        #: BATCH (the job's Deploys carry stages): a failed task fails alone
+        self._batch = False
         self._job_deployment: object | None = None  # the running job's, unpickled once
         self.client_channels: list[OutputChannel] = []
         self.job_seq = -1
@@ -217,11 +236,12 @@ class TaskManager:
     def _send_finished(self, task: Invokable) -> None:
         partitions = getattr(task, "result_partitions", ())
         self._send(msg.TaskFinished(self.job_seq, task.vertex_id, task.subtask_index,
-                                    partitions, getattr(task, "records_in", 0)))
+                                    partitions, getattr(task, "records_in", 0), task.attempt))
 
     def _guarded(self, task: Invokable, action) -> bool:
         """Run ``action`` of ``task``; on an interrupt or a failure, drop the job's
-        tasks (reporting the failure) and return False."""
+        tasks (on a failure: report it; in BATCH mode drop only ``task``) and return
+        False."""
         global _stepping
         try:
             _stepping = True
@@ -242,24 +262,35 @@ class TaskManager:
         return True
 
     def _fail(self, task: Invokable, error: BaseException) -> None:
-        self._send(_failure(self.job_seq, task.name, task.current_operator, task.subtask_index,
-                            task.parallelism, self.config.tm_index, error))
-        self._drop_tasks()
+        self._send(_failure(self.job_seq, task, self.config.tm_index, error))
+        if self._batch:  # the other subtasks read and write their own partitions
+            if task in self.tasks:
+                self.tasks.remove(task)
+            if task in self._unopened:
+                self._unopened.remove(task)
+            self._close_quietly(task)
+        else:
+            self._drop_tasks()
 
     def _drop_tasks(self) -> None:
-        global _stepping
         for task in self.tasks:
-            try:
-                _stepping = True  # user close() code: a cancel may interrupt it
-                try:
-                    task.close()
-                finally:
-                    _stepping = False
-            except TaskManagerTerminated:
-                raise
-            except BaseException:  # closing after a failure must not mask the failure
-                pass
+            self._close_quietly(task)
         self.tasks = []
+        self._unopened = []
+
+    @staticmethod
+    def _close_quietly(task: Invokable) -> None:
+        global _stepping
+        try:
+            _stepping = True  # user close() code: a cancel may interrupt it
+            try:
+                task.close()
+            finally:
+                _stepping = False
+        except TaskManagerTerminated:
+            raise
+        except BaseException:  # closing after a failure must not mask the failure
+            pass
 
     def _handle_control(self) -> None:
         while True:
@@ -275,8 +306,8 @@ class TaskManager:
             elif isinstance(message, msg.AssignSplit):
                 if message.job_seq == self.job_seq:
                     for task in self.tasks:
-                        if (task.vertex_id, task.subtask_index) == (
-                            message.vertex_id, message.subtask_index,
+                        if (task.vertex_id, task.subtask_index, task.attempt) == (
+                            message.vertex_id, message.subtask_index, message.attempt,
                         ):
                             task.add_split(message.split)
             elif isinstance(message, msg.CollectCredit):
@@ -302,6 +333,7 @@ class TaskManager:
             self.client_channels = []
             self._job_deployment = None
             self.job_seq = message.job_seq
+            self._batch = message.stage is not None
             self.data_plane.start_job(message.job_seq)
         env = TaskEnvironment(
             tm_index=self.config.tm_index,
@@ -319,41 +351,45 @@ class TaskManager:
                     self._job_deployment = pickle.loads(message.payload)
                 deployment = self._job_deployment
                 if message.stage is None:
-                    self.tasks = deployment.create_tasks(env)
-                else:  # BATCH: this wave's tasks (the earlier waves' have finished)
-                    self.tasks = deployment.create_tasks(env, message.stage)
+                    tasks = deployment.create_tasks(env)
+                else:  # BATCH: this stage's tasks, beside those still running
+                    tasks = deployment.create_tasks(env, message.stage)
             finally:
                 _stepping = False
-        except TaskInterrupted:
-            self.tasks = []
+        except TaskInterrupted:  # a Cancel follows, which drops the running tasks
             return
         except TaskManagerTerminated:
             raise
-        except BaseException as error:
-            self.tasks = []
-            self._send(_failure(self.job_seq, "(deployment)", "(deployment)", -1, 0,
-                                self.config.tm_index, error))
+        except BaseException as error:  # the supervisor cancels, or fails the job
+            self._send(_failure(self.job_seq, None, self.config.tm_index, error))
             return
-        self._send(msg.Deployed(message.job_seq, self.config.tm_index, len(self.tasks)))
+        self.tasks.extend(tasks)
+        self._unopened.extend(tasks)
+        self._send(msg.Deployed(message.job_seq, self.config.tm_index, len(tasks)))
 
     def _start(self, job_seq: int) -> None:
+        """Open the tasks deployed since the last Start (user functions open here)."""
         if job_seq != self.job_seq:
             return
-        for task in self.tasks:
-            if not self._guarded(task, task.open):
-                return
+        tasks, self._unopened = self._unopened, []
+        for task in tasks:
+            if task in self.tasks:  # a failure before it may have dropped it
+                self._guarded(task, task.open)
 
-    def _request_split(self, vertex_id: int, subtask_index: int) -> None:
-        self._send(msg.RequestSplit(self.job_seq, vertex_id, subtask_index))
+    def _request_split(self, vertex_id: int, subtask_index: int, attempt: int) -> None:
+        self._send(msg.RequestSplit(self.job_seq, vertex_id, subtask_index, attempt))
 
-    def _open_client_channel(self) -> OutputChannel:
+    def _open_client_channel(
+        self, vertex_id: int, subtask_index: int, attempt: int
+    ) -> OutputChannel:
         """A channel to the client (``execute_and_collect``), bounded by credit."""
         channel_id = len(self.client_channels)
         job_seq, tm_index = self.job_seq, self.config.tm_index
 
         def transport(kind: int, payload: object) -> None:
             if kind == DATA:
-                self._send(msg.Collected(job_seq, tm_index, channel_id, payload))
+                self._send(msg.Collected(job_seq, tm_index, channel_id, payload,
+                                         vertex_id, subtask_index, attempt))
 
         channel = OutputChannel(channel_id, self.config.initial_credit, transport)
         self.client_channels.append(channel)

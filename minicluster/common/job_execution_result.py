@@ -17,7 +17,9 @@ class RegionStats:
     Attributes:
         region: the region's id (topological order, 0 first).
         name: its JobVertices' names, joined by ``" | "``.
-        attempts: how many times it was started (1 without failures).
+        attempts: 1 + the failovers that deployed any of its subtasks again (1
+            without failures; a failover re-running one subtask, several at once, or
+            the whole region counts once).
         records_in: records pushed into its chains' heads (from sources or spill files).
         records_out: records its writers wrote into blocking partitions.
         bytes_spilled: bytes of the blocking partitions it wrote.

@@ -32,7 +32,7 @@ import shutil
 import signal
 import tempfile
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import zmq
 
@@ -332,10 +332,12 @@ class MiniCluster:
             [self._routing_ids[tm_index], pickle.dumps(message, protocol=5)]
         )
 
-    def broadcast(self, message: object) -> None:
+    def broadcast(self, message: object, to: Iterable[int] | None = None) -> None:
+        """Send ``message``, pickled once, to every live TaskManager (or those of ``to``)."""
         frame = pickle.dumps(message, protocol=5)
-        for routing_id in self._routing_ids.values():
-            self._router.send_multipart([routing_id, frame])
+        indices = self._routing_ids if to is None else sorted(to)
+        for index in indices:
+            self._router.send_multipart([self._routing_ids[index], frame])
 
     def receive(self, timeout_s: float | None) -> list[object]:
         """Wait up to ``timeout_s`` (None: forever) for control messages.

@@ -2,16 +2,17 @@
 
 The deployment is cloudpickled once and sent to each TaskManager, which calls
 ``create_tasks`` for its share. In BATCH mode the job runs stage by stage: each
-``Deploy`` also carries a small ``Stage`` (the subtasks of this wave and where they
-run, the descriptors of the blocking partitions they read, the spill folder), and the
-TaskManager creates only those subtasks. Each operator travels as its own cloudpickled bytes
+``Deploy`` also carries a small ``Stage`` (the subtasks of this wave, or the failed
+subtasks of a wave deployed again, where they run and their attempts, the descriptors
+of the blocking partitions they read, the spill folder), and the TaskManager creates
+only those subtasks. Each operator travels as its own cloudpickled bytes
 and is unpickled once per subtask, so parallel subtasks in one TaskManager never
 share a user function object (or the state a user keeps on it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cloudpickle
 
@@ -26,18 +27,19 @@ from minicluster.slots.task_api import Invokable, TaskEnvironment
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One wave of a BATCH job: which subtasks run now, on which TaskManager, and
-    what they read.
+    """What one ``Deploy`` of a BATCH job runs: a wave of a region, or the failed
+    subtasks of a wave deployed again; on which TaskManager, and what they read.
 
     Attributes:
-        number: the wave's position in the job (0 first).
+        number: the stage's position in the job (0 first).
         region: the pipelined region the subtasks belong to.
-        assignment: ``(vertex id, subtask index) -> TaskManager`` for this wave only.
+        assignment: ``(vertex id, subtask index) -> TaskManager`` for this stage only.
         inputs: ``(job edge id, producer subtask) -> PartitionDescriptor`` of every
-            finished partition the wave's subtasks read.
+            finished partition the stage's subtasks read.
         spill_dir: the job's spill folder, where producers write their partitions.
-        attempt: the region's attempt (0 first); a re-run names its partitions after
-            it, so they never collide with the files of a failed attempt.
+        attempts: ``(vertex id, subtask index) -> attempt`` (missing: 0), the
+            subtask's deployments in the job before this one; a re-run names its
+            partitions after it, so they never collide with a failed attempt's files.
     """
 
     number: int
@@ -45,18 +47,27 @@ class Stage:
     assignment: Assignment
     inputs: dict[tuple[int, int], PartitionDescriptor]
     spill_dir: str
-    attempt: int = 0
+    attempts: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.assignment:
             raise ValueError(f"stage {self.number} (region {self.region}) runs no subtask")
+        if not self.attempts.keys() <= self.assignment.keys():
+            raise ValueError(
+                f"stage {self.number} (region {self.region}) names attempts of subtasks "
+                f"it does not run: {sorted(self.attempts.keys() - self.assignment.keys())}"
+            )
+
+    def attempt_of(self, vertex_id: int, subtask_index: int) -> int:
+        return self.attempts.get((vertex_id, subtask_index), 0)
 
     def __repr__(self) -> str:
+        again = {key: n for key, n in sorted(self.attempts.items()) if n}
         return (
-            f"Stage({self.number}: region {self.region}"
-            + (f" attempt {self.attempt}" if self.attempt else "")
-            + ", subtasks "
-            f"{sorted(self.assignment)}, {len(self.inputs)} input partitions)"
+            f"Stage({self.number}: region {self.region}, subtasks "
+            f"{sorted(self.assignment)}"
+            + (f", attempts {again}" if again else "")
+            + f", {len(self.inputs)} input partitions)"
         )
 
 

@@ -20,16 +20,26 @@ BATCH mode runs the same protocol once per stage:
     spill folder created (io.tmp.dirs)
     for each pipelined region, once all the regions it consumes have finished:
         for each wave of the region (at most `total slots` subtask slices):
-            Deploy(stage: this wave's subtasks + the descriptors of their inputs)
-            -> Deployed(all) -> Start(all) -> TaskFinished(partitions) per subtask
+            Deploy(stage: the wave's subtasks, their attempts, the descriptors of
+                   their inputs) to the TaskManagers that run them
+            -> Deployed -> Start, per TaskManager -> TaskFinished(partitions) per subtask
     -> Release(all); the spill folder is removed (also after a failure or cancel)
 
-    a stage fails (TaskFailed, TaskManager died)
-        -> Cancel(all) -> restart strategy allows? no: the job fails with that error
-        -> yes: fork replacements of dead TaskManagers, wait the delay, then re-run
-           (failover.regions_to_restart): the failed region's unfinished subtasks,
-           or, for a lost/corrupt input partition, its producer region and all
-           downstream in full (backtracking), or everything (``full``)
+    subtasks of a wave fail (TaskFailed, or their TaskManager died)
+        -> restart strategy allows? no: Cancel(all), the job fails with that error
+        -> yes, and failover.regions_to_restart says FAILED_SUBTASKS (the region
+           strategy, the usual case): the other subtasks keep running and being
+           served (splits, results, TaskFinished); fork a replacement of a dead
+           TaskManager, give the failed subtasks' splits back to the enumerator, and
+           once the restart delay has passed deploy them again (their next attempt,
+           same TaskManager, same stage inputs), as ``attempts.StageAttempts`` says
+        -> yes, otherwise: Cancel(all), fork replacements, wait the delay, re-run the
+           failed region's unfinished subtasks (a failed deploy), or, for a
+           lost/corrupt input partition, its producer region and all downstream in
+           full (backtracking), or everything (``full``)
+
+Every message about a subtask names its attempt; one of an attempt that no longer
+runs (sent by a killed TaskManager before it died, read after) is ignored.
 """
 
 from __future__ import annotations
@@ -42,10 +52,11 @@ from typing import Iterator
 
 from minicluster.common.job_execution_result import RegionStats
 from minicluster.errors import JobExecutionError, RemoteTraceback, TaskManagerLostError
+from minicluster.jobmanager.attempts import StageAttempts, Subtask
 from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
 from minicluster.graph.regions import PipelinedRegion, pipelined_regions
 from minicluster.jobmanager.failover import PARTITION_ERRORS, regions_to_restart
-from minicluster.jobmanager.restart_strategy import RestartStrategyConfig
+from minicluster.jobmanager.restart_strategy import RestartStrategy, RestartStrategyConfig
 from minicluster.jobmanager.batch_scheduler import ready_regions, region_waves
 from minicluster.jobmanager.deployment import Deployment, Stage
 from minicluster.jobmanager.scheduler import Assignment
@@ -56,6 +67,16 @@ from minicluster.slots import messages as msg
 
 CANCEL_TIMEOUT_S = 5.0
 INTERRUPT_AFTER_S = 0.2
+
+
+class _RegionRestart(Exception):
+    """Internal: a BATCH failure the restart strategy allows whose re-run needs every
+    running subtask cancelled first; ``rerun``: the regions that re-run in full."""
+
+    def __init__(self, failure: BaseException, rerun: set[int]) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.rerun = rerun
 
 
 class JobRun:
@@ -80,15 +101,20 @@ class JobRun:
         self.spill_dir: SpillDirectory | None = None
         #: BATCH: ``(job edge id, producer subtask) -> PartitionDescriptor``.
         self.partitions: dict[tuple[int, int], PartitionDescriptor] = {}
-        #: BATCH: the stages run so far, in order (failed attempts included).
+        #: BATCH: the stages deployed so far, in order: the waves, and the failed
+        #: subtasks deployed again (failed attempts included).
         self.stages: list[Stage] = []
         #: BATCH: the job's pipelined regions, once it runs.
         self.regions: tuple[PipelinedRegion, ...] | None = None
+        #: BATCH: per region, 1 + the failovers that deployed any of its subtasks again.
         self._attempts: dict[int, int] = {}
+        #: per subtask, the number of its latest attempt (0 first).
+        self._subtask_attempts: dict[Subtask, int] = {}
         #: BATCH: per region, its finished subtasks' records in.
-        self._done: dict[int, dict[tuple[int, int], int]] = {}
-        #: BATCH: regions that sent records to the client (never re-run: no duplicates).
-        self._collected_regions: set[int] = set()
+        self._done: dict[int, dict[Subtask, int]] = {}
+        #: subtasks whose records reached the client (never re-run: no duplicates).
+        self._delivered: set[Subtask] = set()
+        self._restart: RestartStrategy | None = None
 
     def run(self) -> Iterator[object]:
         """Run the job; yields the records of its collect sinks as they arrive."""
@@ -138,19 +164,41 @@ class JobRun:
         if self.deployment.batch:
             yield from self._supervise_batch()
         else:
-            yield from self._run_stage(None, self.deployment.assignment)
+            yield from self._run_streaming()
+
+    def _run_streaming(self) -> Iterator[object]:
+        """Deploy every subtask, start them once every TaskManager has their channels,
+        serve them until all finished; any failure fails the job."""
+        cluster, seq = self.cluster, self.job_seq
+        attempts = StageAttempts(self._subtask_attempts)
+        attempts.deploy(self.deployment.assignment)
+        cluster.broadcast(msg.Deploy(seq, self.payload))
+        deployed: set[int] = set()
+        while len(deployed) < cluster.taskmanager_count:
+            for message in cluster.receive(None):
+                if isinstance(message, msg.Deployed) and message.job_seq == seq:
+                    deployed.add(message.tm_index)
+                elif isinstance(message, msg.TaskFailed) and message.job_seq == seq:
+                    raise self._failure(message)
+                else:
+                    self._handle_other(message)
+        cluster.broadcast(msg.Start(seq))
+        yield from self._serve(attempts)
 
     def _supervise_batch(self) -> Iterator[object]:
         """Run the pipelined regions one after another, each in waves; on a failure,
         re-run what the failover strategy says, as long as the restart strategy allows.
 
-        A region is "done" subtask by subtask: a retry of a region that failed on its
-        own re-runs only the subtasks that had not finished (their inputs are intact,
-        and a finished sink subtask's committed files must not be written twice)."""
+        A failed subtask re-runs alone while its siblings keep running (``_serve``).
+        A failure that needs more lands here (``_RegionRestart``): everything is
+        cancelled, and a region is "done" subtask by subtask: a retry of a region that
+        failed on its own re-runs only the subtasks that had not finished (their
+        inputs are intact, and a finished sink subtask's committed files must not be
+        written twice)."""
         cluster = self.cluster
         job_graph = self.deployment.execution_graph.job_graph
         regions = self.regions = pipelined_regions(job_graph)
-        restart = RestartStrategyConfig.from_config(self.deployment.config).create()
+        restart = self._restart = RestartStrategyConfig.from_config(self.deployment.config).create()
         self._attempts = {r.id: 0 for r in regions}
         self._done = {r.id: {} for r in regions}  # (vertex, subtask) -> records in
         fresh = {r.id for r in regions}  # regions whose next run is a new attempt
@@ -162,29 +210,27 @@ class JobRun:
                 self._attempts[region.id] += 1
             try:
                 yield from self._run_region(region)
-            except (JobExecutionError, TaskManagerDied) as failure:
-                self._cancel()
-                restart.notify_failure()
-                if not restart.can_restart() or cluster.broken and not cluster.dead_taskmanagers():
-                    raise
-                lost = self._lost_producers(region, failure)
-                rerun, _ = regions_to_restart(
-                    regions, region.id, lost, restart.config.failover == "full"
-                )
-                if self._collected_regions & (rerun | {region.id}):
-                    raise  # records reached the client already: a re-run would repeat them
-                for index in cluster.dead_taskmanagers():
-                    cluster.replace_taskmanager(index, self._handle_other)
-                if cluster.broken:
-                    raise
-                for region_id in rerun:
-                    self._discard_output(regions[region_id])
-                    finished.discard(region_id)
-                self._return_splits([regions[r] for r in rerun | {region.id}])
-                fresh |= rerun | {region.id}
-                self._wait(restart.backoff_s)
+            except _RegionRestart as signal:
+                failure, rerun = signal.failure, signal.rerun
+            else:
+                finished.add(region.id)
                 continue
-            finished.add(region.id)
+            self._cancel()
+            for region_id in rerun:
+                self._discard_output(regions[region_id])
+                finished.discard(region_id)
+            again = self._unfinished_subtasks(rerun | {region.id})
+            if self._delivered & again:
+                raise failure  # records reached the client already: a re-run would repeat them
+            if cluster.broken and not cluster.dead_taskmanagers():
+                raise failure  # TaskManagers had to be killed on cancel
+            for index in cluster.dead_taskmanagers():
+                cluster.replace_taskmanager(index, self._handle_other)
+            if cluster.broken:
+                raise failure
+            self.source_coordinator.return_splits(again)
+            fresh |= rerun | {region.id}
+            self._wait(restart.backoff_s)
 
     def _run_region(self, region: PipelinedRegion) -> Iterator[object]:
         """Run the waves of ``region``, skipping the subtasks already done."""
@@ -200,14 +246,159 @@ class JobRun:
             job_graph, region, cluster.taskmanager_count, cluster.slots_per_taskmanager
         ):
             wave = {subtask: tm for subtask, tm in wave.items() if subtask not in done}
-            if not wave:
-                continue
-            stage = Stage(
-                len(self.stages), region.id, wave, inputs, self.spill_dir.path,
-                self._attempts[region.id] - 1,
-            )
-            self.stages.append(stage)
-            yield from self._run_stage(stage, wave)
+            if wave:
+                attempts = StageAttempts(self._subtask_attempts)
+                attempts.schedule(wave, time.monotonic())  # at once
+                yield from self._serve(attempts, region, inputs)
+
+    def _serve(
+        self,
+        attempts: StageAttempts,
+        region: PipelinedRegion | None = None,
+        inputs: dict[tuple[int, int], PartitionDescriptor] | None = None,
+    ) -> Iterator[object]:
+        """Serve the running subtasks until every one finished.
+
+        BATCH (``region`` given): deploy what ``attempts`` schedules, start each
+        TaskManager's tasks when it answers, and hand failures to ``_on_failure``.
+        STREAMING: every subtask is running; any failure fails the job."""
+        cluster, seq = self.cluster, self.job_seq
+        coordinator = self.source_coordinator
+        backlog: list[object] = []  # what arrived while a TaskManager was being replaced
+        while not attempts.done:
+            due = attempts.due(time.monotonic())
+            if due:
+                self._deploy(region, inputs, attempts, due)
+            for answer in coordinator.discover_due():  # unbounded sources' new splits
+                if self._is_current(answer, attempts):
+                    subtask = (answer.vertex_id, answer.subtask_index)
+                    cluster.send(attempts.taskmanager_of(subtask), answer)
+            if backlog:
+                messages, backlog = backlog, []
+            else:
+                try:
+                    messages = cluster.receive(self._receive_timeout(attempts))
+                except TaskManagerDied as died:
+                    if region is None:
+                        raise
+                    death = died
+                else:
+                    death = None
+                if death is not None:  # out of the except: a TaskManager forked there
+                    # would inherit the exception being handled as every error's context
+                    lost = attempts.lose(death.tm_index)
+                    self._on_failure(region, attempts, death, lost, backlog)
+                    continue
+            for message in messages:
+                if isinstance(message, msg.Collected):
+                    if self._is_current(message, attempts):
+                        self._delivered.add((message.vertex_id, message.subtask_index))
+                        yield from pickle.loads(message.payload)
+                        cluster.send(message.tm_index, msg.CollectCredit(seq, message.channel_id, 1))
+                elif isinstance(message, msg.RequestSplit):
+                    if self._is_current(message, attempts):
+                        answer = coordinator.assign(message)
+                        if answer is not None:  # None: it waits for a discovery
+                            subtask = (message.vertex_id, message.subtask_index)
+                            cluster.send(attempts.taskmanager_of(subtask), answer)
+                elif isinstance(message, msg.TaskFinished):
+                    if self._is_current(message, attempts):
+                        subtask = (message.vertex_id, message.subtask_index)
+                        attempts.end(subtask)
+                        if region is not None:
+                            self._done[region.id][subtask] = message.records_in
+                        for edge_id, subtask_index, descriptor in message.partitions:
+                            self.partitions[(edge_id, subtask_index)] = descriptor
+                elif isinstance(message, msg.TaskFailed):
+                    if message.job_seq != seq:
+                        continue
+                    if region is None:
+                        raise self._failure(message)
+                    if message.subtask_index < 0:  # a deploy: which subtasks is unknown
+                        self._on_failure(region, attempts, self._failure(message), {}, backlog,
+                                         subtasks_known=False)
+                    elif self._is_current(message, attempts):
+                        subtask = (message.vertex_id, message.subtask_index)
+                        failed = {subtask: attempts.end(subtask)}
+                        self._on_failure(region, attempts, self._failure(message), failed,
+                                         backlog)
+                elif isinstance(message, msg.Deployed):
+                    if message.job_seq == seq and message.tm_index in cluster.live_taskmanagers():
+                        cluster.send(message.tm_index, msg.Start(seq))
+                else:
+                    self._handle_other(message)
+
+    def _receive_timeout(self, attempts: StageAttempts) -> float | None:
+        """How long to wait for messages: until the next scheduled re-deployment or the
+        next discovery of an unbounded source, whichever comes first (None: no limit)."""
+        now = time.monotonic()
+        deadline = self.source_coordinator.next_deadline()
+        waits = [attempts.timeout(now), None if deadline is None else max(0.0, deadline - now)]
+        return min((w for w in waits if w is not None), default=None)
+
+    def _is_current(self, message: object, attempts: StageAttempts) -> bool:
+        """Is ``message`` about a running attempt of this job (not a dead one's)?"""
+        return message.job_seq == self.job_seq and attempts.is_current(
+            message.vertex_id, message.subtask_index, message.attempt
+        )
+
+    def _deploy(
+        self,
+        region: PipelinedRegion,
+        inputs: dict[tuple[int, int], PartitionDescriptor],
+        attempts: StageAttempts,
+        assignment: Assignment,
+    ) -> None:
+        """BATCH: deploy the next attempt of ``assignment``'s subtasks, as one Stage,
+        to the TaskManagers that run them (beside what runs there already)."""
+        numbers = attempts.deploy(assignment)
+        stage = Stage(
+            len(self.stages), region.id, assignment, inputs, self.spill_dir.path,
+            {subtask: number for subtask, number in numbers.items() if number},
+        )
+        self.stages.append(stage)
+        self.cluster.broadcast(
+            msg.Deploy(self.job_seq, self.payload, stage), to=set(assignment.values())
+        )
+
+    def _on_failure(
+        self,
+        region: PipelinedRegion,
+        attempts: StageAttempts,
+        failure: BaseException,
+        failed: Assignment,
+        backlog: list[object],
+        subtasks_known: bool = True,
+    ) -> None:
+        """A failure during a stage of ``region`` that ended the attempts of ``failed``
+        (subtask -> its TaskManager). When the strategies allow, ``failed`` runs again
+        alone after the restart delay (a dead TaskManager replaced first, the failed
+        subtasks' splits given back); their siblings keep running meanwhile.
+
+        Raises:
+            the failure: the job fails (no restart left, the failed subtasks' records
+                reached the client, or a TaskManager could not be replaced).
+            _RegionRestart: a restart that needs every running subtask cancelled.
+        """
+        cluster, restart = self.cluster, self._restart
+        restart.notify_failure()
+        if not restart.can_restart():
+            raise failure
+        lost = self._lost_producers(region, failure)
+        full = restart.config.failover == "full"
+        rerun, scope = regions_to_restart(self.regions, region.id, lost, full, subtasks_known)
+        if scope.cancels_running:
+            raise _RegionRestart(failure, rerun)
+        if self._delivered.intersection(failed):
+            raise failure  # its records reached the client already: a re-run would repeat them
+        for index in cluster.dead_taskmanagers():
+            cluster.replace_taskmanager(index, backlog.append)  # served after this
+        if cluster.broken:
+            raise failure
+        if failed:  # else a TaskManager died that ran nothing of the stage
+            self.source_coordinator.return_splits(set(failed))
+            self._attempts[region.id] += 1
+            attempts.schedule(failed, time.monotonic() + restart.backoff_s)
 
     def _lost_producers(self, region: PipelinedRegion, failure: BaseException) -> set[int]:
         """The regions whose partition ``region`` could not read (none for other errors).
@@ -230,17 +421,16 @@ class JobRun:
         lost = lost or list(inputs)
         return {region_of[edges[edge_id].source_vertex] for edge_id, _ in lost}
 
-    def _return_splits(self, regions: list[PipelinedRegion]) -> None:
-        """The subtasks of ``regions`` that will run again read their splits again."""
-        job_graph = self.deployment.execution_graph.job_graph
-        rerun = set()
-        for region in regions:
-            done = self._done[region.id]
-            for vertex_id in region.vertices:
-                for index in range(job_graph.vertices[vertex_id].parallelism):
-                    if (vertex_id, index) not in done:
-                        rerun.add((vertex_id, index))
-        self.source_coordinator.return_splits(rerun)
+    def _unfinished_subtasks(self, region_ids: set[int]) -> set[Subtask]:
+        """The subtasks of ``region_ids`` that have not finished."""
+        vertices = self.deployment.execution_graph.job_graph.vertices
+        return {
+            (vertex_id, index)
+            for region_id in region_ids
+            for vertex_id in self.regions[region_id].vertices
+            for index in range(vertices[vertex_id].parallelism)
+            if (vertex_id, index) not in self._done[region_id]
+        }
 
     def _discard_output(self, region: PipelinedRegion) -> None:
         """Forget ``region``'s finished subtasks and delete the partitions they wrote."""
@@ -275,54 +465,6 @@ class JobRun:
                 bytes_spilled=sum(d.total_bytes for d in written),
             ))
         return tuple(stats)
-
-    def _run_stage(self, stage: Stage | None, assignment: Assignment) -> Iterator[object]:
-        """Deploy ``assignment``'s subtasks, start them, serve them until all finished."""
-        cluster, seq = self.cluster, self.job_seq
-        if stage is None:
-            cluster.broadcast(msg.Deploy(seq, self.payload))
-        else:
-            cluster.broadcast(msg.Deploy(seq, self.payload, stage))
-        deployed: set[int] = set()
-        while len(deployed) < cluster.taskmanager_count:
-            for message in cluster.receive(None):
-                if isinstance(message, msg.Deployed) and message.job_seq == seq:
-                    deployed.add(message.tm_index)
-                elif isinstance(message, msg.TaskFailed) and message.job_seq == seq:
-                    raise self._failure(message)
-                else:
-                    self._handle_other(message)
-        cluster.broadcast(msg.Start(seq))
-        remaining = len(assignment)
-        coordinator = self.source_coordinator
-        while remaining:
-            for answer in coordinator.discover_due():  # unbounded sources' new splits
-                cluster.send(assignment[(answer.vertex_id, answer.subtask_index)], answer)
-            deadline = coordinator.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            for message in cluster.receive(timeout):
-                if isinstance(message, msg.Collected):
-                    if message.job_seq == seq:
-                        yield from pickle.loads(message.payload)
-                        cluster.send(message.tm_index, msg.CollectCredit(seq, message.channel_id, 1))
-                elif isinstance(message, msg.RequestSplit):
-                    answer = coordinator.assign(message) if message.job_seq == seq else None
-                    if answer is not None:  # None: it waits for an unbounded source's discovery
-                        subtask = (message.vertex_id, message.subtask_index)
-                        cluster.send(assignment[subtask], answer)
-                elif isinstance(message, msg.TaskFinished):
-                    if message.job_seq == seq:
-                        remaining -= 1
-                        if stage is not None:
-                            done = self._done[stage.region]
-                            done[(message.vertex_id, message.subtask_index)] = message.records_in
-                        for edge_id, subtask_index, descriptor in message.partitions:
-                            self.partitions[(edge_id, subtask_index)] = descriptor
-                elif isinstance(message, msg.TaskFailed):
-                    if message.job_seq == seq:
-                        raise self._failure(message)
-                else:
-                    self._handle_other(message)
 
     def _failure(self, failed: msg.TaskFailed) -> JobExecutionError:
         where = (

@@ -7,7 +7,8 @@
              -> AssignSplit(job, vertex, subtask, split | None) to that subtask's TM
 
     BATCH failover:  return_splits(re-run subtasks) -> enumerator.add_splits_back(...)
-             (a subtask that did not finish lost what it read: its splits go back)
+             (a subtask that did not finish lost what it read: its splits go back,
+             handed out first to whoever asks next, a running sibling included)
 
     unbounded (an enumerator with discover(), e.g. FileSource.monitor_continuously):
              next_split() -> None means "none yet": the request waits here;
@@ -70,7 +71,9 @@ class SourceCoordinator:
         if split is not None:
             key = (request.vertex_id, request.subtask_index)
             self._assigned.setdefault(key, []).append(split)
-        return msg.AssignSplit(request.job_seq, request.vertex_id, request.subtask_index, split)
+        return msg.AssignSplit(
+            request.job_seq, request.vertex_id, request.subtask_index, split, request.attempt
+        )
 
     def input_bytes(self) -> int:
         """The bytes the job's split sources read (as listed at submission): the

@@ -22,7 +22,10 @@ whose descriptor it hands to the TaskManager when it finishes
 (``result_partitions``), and reads each incoming edge from its producers' finished
 partitions (``BlockingInput``, one batch per step, no credit). No watermarks travel:
 when every blocking input is exhausted the head processes the maximum watermark (so
-event-time timers and windows fire at the end of input), then the input ends.
+event-time timers and windows fire at the end of input), then the input ends. The
+subtask's attempt (``Stage.attempts``: its deployments in the job before this one)
+names its partition and sort-run files, so a re-run never writes over a failed
+attempt's, and is the user's ``RuntimeContext.get_attempt_number()``.
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ class StreamTask:
     ) -> None:
         self.vertex_id = vertex.id
         self.subtask_index = subtask_index
+        #: the execution attempt (BATCH: this subtask's deployments before this one)
+        self.attempt = 0 if stage is None else stage.attempt_of(vertex.id, subtask_index)
         self.parallelism = vertex.parallelism
         self.name = vertex.name
         self.current_operator = vertex.head.name
@@ -145,7 +150,7 @@ class StreamTask:
                     stage.spill_dir,
                     # a re-run writes beside the failed attempt's files, never over them
                     f"edge{job_edge.id}-subtask{self.subtask_index}"
-                    + (f"-attempt{stage.attempt}" if stage.attempt else ""),
+                    + (f"-attempt{self.attempt}" if self.attempt else ""),
                     target.parallelism,
                     sync=False,  # the job's own scratch files: a crash loses the job anyway
                 )
@@ -219,7 +224,8 @@ class StreamTask:
     def open(self) -> None:
         vertex = self._vertex
         runtime_context = RuntimeContext(
-            vertex.name, self.subtask_index, vertex.parallelism, vertex.max_parallelism
+            vertex.name, self.subtask_index, vertex.parallelism, vertex.max_parallelism,
+            self.attempt,
         )
         ctx = OperatorContext(
             runtime_context=runtime_context,
@@ -260,7 +266,7 @@ class StreamTask:
         self._opened = True
 
     def _open_client_channel(self) -> OutputChannel:
-        channel = self._env.open_client_channel()
+        channel = self._env.open_client_channel(self.vertex_id, self.subtask_index, self.attempt)
         self._outputs.append(channel)  # so that a slow client reader blocks this task
         return channel
 
@@ -331,7 +337,7 @@ class StreamTask:
                 self._head.process_watermark(MAX_WATERMARK)
                 self._finish()
             elif batch is REQUEST_SPLIT:
-                self._env.request_split(self.vertex_id, self.subtask_index)
+                self._env.request_split(self.vertex_id, self.subtask_index, self.attempt)
             else:
                 values = getattr(batch, "values", batch)  # a SourceBatch carries stamps
                 if isinstance(values, list):  # not a SourceWatermark or idleness event
@@ -383,7 +389,7 @@ class StreamTask:
             config.get(SORT_MEMORY_RECORDS_KEY, DEFAULT_SORT_MEMORY_RECORDS)
         )
         prefix = f"sort-vertex{self.vertex_id}-subtask{self.subtask_index}" + (
-            f"-attempt{stage.attempt}" if stage.attempt else ""
+            f"-attempt{self.attempt}" if self.attempt else ""
         )
         return GroupedBlockingInputs(
             self._blocking_inputs, selectors, budget, stage.spill_dir, prefix,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from minicluster.graph.regions import PipelinedRegion
-from minicluster.jobmanager.failover import downstream_closure, regions_to_restart
+from minicluster.jobmanager.failover import (
+    FailoverScope,
+    downstream_closure,
+    regions_to_restart,
+)
 from minicluster.jobmanager.restart_strategy import RestartStrategyConfig, parse_duration_ms
 
 
@@ -84,14 +88,24 @@ REGIONS = (
 )
 
 
-def test_a_region_failure_re_runs_only_the_unfinished_part_of_that_region():
-    assert regions_to_restart(REGIONS, 3, set(), full=False) == (set(), True)
+def test_a_subtask_failure_re_runs_the_failed_subtasks_alone():
+    rerun, scope = regions_to_restart(REGIONS, 3, set(), full=False)
+    assert (rerun, scope) == (set(), FailoverScope.FAILED_SUBTASKS)
+    assert not scope.cancels_running
+
+
+def test_a_failure_that_names_no_subtask_re_runs_the_unfinished_part_of_that_region():
+    rerun, scope = regions_to_restart(REGIONS, 3, set(), full=False, subtasks_known=False)
+    assert (rerun, scope) == (set(), FailoverScope.UNFINISHED_SUBTASKS)
+    assert scope.cancels_running
 
 
 def test_a_lost_partition_re_runs_its_producer_and_everything_downstream():
     assert downstream_closure(REGIONS, {0}) == {0, 1, 3}
-    assert regions_to_restart(REGIONS, 1, {0}, full=False) == ({0, 1, 3}, False)
+    assert regions_to_restart(REGIONS, 1, {0}, full=False) == ({0, 1, 3}, FailoverScope.REGIONS)
 
 
 def test_full_failover_re_runs_everything():
-    assert regions_to_restart(REGIONS, 3, set(), full=True) == ({0, 1, 2, 3}, False)
+    rerun, scope = regions_to_restart(REGIONS, 3, set(), full=True)
+    assert (rerun, scope) == ({0, 1, 2, 3}, FailoverScope.REGIONS)
+    assert scope.cancels_running and str(scope) == "REGIONS"

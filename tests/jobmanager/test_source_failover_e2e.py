@@ -1,17 +1,22 @@
 """A re-run split-source subtask reads its splits again (Flink's ``addSplitsBack``).
 
-    words file --FileSource (p=2, many splits)--> flat_map (kills its TaskManager once,
-    mid-input) ==HASH==> sum -> FileSink
+    region 0                                                region 1
+    [words file --FileSource (p=2, many splits)--> flat_map] ==HASH==> [sum -> FileSink]
+                      (kills its TaskManager once, mid-input)
 
-The killed subtask had taken splits from the enumerator; when its region re-runs,
-``SourceCoordinator.return_splits`` gives them back, so every line is counted once.
+The killed subtask had taken splits from the enumerator; when it re-runs,
+``SourceCoordinator.return_splits`` gives them back (its sibling, which keeps running,
+may take them), so every line is counted once.
 """
 
 from __future__ import annotations
 
 import collections
 import os
+import select
 import signal
+
+import psutil
 
 from minicluster.common import Encoder, WatermarkStrategy
 from minicluster.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
@@ -20,6 +25,8 @@ from minicluster.datastream.connectors._file_splits import (
     StaticFileSplitEnumerator,
 )
 from minicluster.datastream.connectors.file_system import FileSink, FileSource, StreamFormat
+from minicluster.datastream.functions import FlatMapFunction
+from minicluster.jobmanager.cluster import MiniCluster
 from minicluster.jobmanager.source_coordinator import SourceCoordinator
 from minicluster.slots import messages as msg
 
@@ -38,30 +45,16 @@ def test_return_splits_hands_a_re_run_subtasks_splits_out_again_first():
     assert ask(0) is None
 
 
-def test_a_killed_source_subtask_re_reads_its_splits(tmp_path):
-    lines = [" ".join(f"w{(i * 7 + j) % 13}" for j in range(i % 5 + 1)) for i in range(3000)]
+def word_count(tmp_path, lines, splitter, **config) -> tuple[object, dict[str, int]]:
+    """Run the job over ``lines`` with ``splitter`` as the flat_map; (result, counts)."""
     (tmp_path / "words.txt").write_text("\n".join(lines) + "\n")
-    expected = collections.Counter(word for line in lines for word in line.split())
-    marker = str(tmp_path / "killed")
-    seen = [0]
-
-    def words_then_die(line):
-        seen[0] += 1
-        if seen[0] == 500:
-            try:
-                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            except FileExistsError:
-                pass
-            else:
-                os.kill(os.getpid(), signal.SIGKILL)
-        return [(word, 1) for word in line.split()]
-
     env = StreamExecutionEnvironment.get_execution_environment({
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "2",
         "restart-strategy.fixed-delay.delay": "0 ms",
         "minicluster.batch-size": "64",
         "minicluster.source.file.split-size": "2048",  # many splits per subtask
+        **config,
     })
     env.set_runtime_mode(RuntimeExecutionMode.BATCH)
     env.set_parallelism(2)
@@ -71,14 +64,13 @@ def test_a_killed_source_subtask_re_reads_its_splits(tmp_path):
     out = tmp_path / "out"
     (
         env.from_source(source, WatermarkStrategy.no_watermarks(), "words")
-        .flat_map(words_then_die)
+        .flat_map(splitter)
         .key_by(lambda pair: pair[0])
         .sum(1)
         .map(lambda pair: f"{pair[0]}\t{pair[1]}")
         .sink_to(FileSink.for_row_format(str(out), Encoder.simple_string_encoder()).build())
     )
-    env.execute("source failover")
-    assert os.path.exists(marker)
+    result = env.execute("source failover")
     counted = {}
     for name in os.listdir(out):
         if not name.startswith("."):
@@ -86,4 +78,101 @@ def test_a_killed_source_subtask_re_reads_its_splits(tmp_path):
                 word, count = row.split("\t")
                 assert word not in counted
                 counted[word] = int(count)
-    assert counted == dict(expected)
+    return result, counted
+
+
+LINES = [" ".join(f"w{(i * 7 + j) % 13}" for j in range(i % 5 + 1)) for i in range(3000)]
+EXPECTED = dict(collections.Counter(word for line in LINES for word in line.split()))
+
+
+def first_time(marker: str) -> bool:
+    """True for exactly one caller over all processes and attempts."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def test_a_killed_source_subtask_re_reads_its_splits(tmp_path):
+    marker = str(tmp_path / "killed")
+    seen = [0]
+
+    def words_then_die(line):
+        seen[0] += 1
+        if seen[0] == 500 and first_time(marker):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return [(word, 1) for word in line.split()]
+
+    _, counted = word_count(tmp_path, LINES, words_then_die)
+    assert os.path.exists(marker)
+    assert counted == EXPECTED
+
+
+class KillZeroWhileOneWaits(FlatMapFunction):
+    """Splits lines into ``(word, 1)``; every attempt appends ``subtask:attempt`` to
+    ``log`` when it opens. Subtask 0's first attempt SIGKILLs its TaskManager at its
+    500th line; subtask 1's first record waits on ``fifo`` until subtask 0's next
+    attempt opens and writes a byte into it."""
+
+    def __init__(self, log: str, fifo: str, marker: str) -> None:
+        self.log, self.fifo, self.marker = log, fifo, marker
+
+    def open(self, runtime_context):
+        self.subtask = runtime_context.get_index_of_this_subtask()
+        self.attempt = runtime_context.get_attempt_number()
+        self.lines = 0
+        with open(self.log, "a") as file:
+            file.write(f"{self.subtask}:{self.attempt}\n")
+        if self.subtask == 0 and self.attempt > 0:  # the re-run: release subtask 1
+            fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"x")
+            os.close(fd)
+
+    def flat_map(self, line):
+        self.lines += 1
+        if self.subtask == 1 and self.lines == 1:
+            fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                readable, _, _ = select.select([fd], [], [], 60.0)
+            finally:
+                os.close(fd)
+            if not readable:
+                raise AssertionError("subtask 0 did not run again within 60 s")
+        elif self.subtask == 0 and self.lines == 500 and first_time(self.marker):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return [(word, 1) for word in line.split()]
+
+
+def test_a_killed_subtask_re_runs_alone_while_its_sibling_keeps_running(tmp_path):
+    """words (p=2) -> flat_map ==HASH==> sum -> FileSink on 2 TaskManagers x 1 slot.
+
+    Subtask 0 of region 0 kills its TaskManager at its 500th line. Subtask 1 is
+    mid-record meanwhile: its first record waits until subtask 0's next attempt opens,
+    so it cannot finish before the failover, and the old behaviour (cancel the region)
+    would have cancelled it. Only subtask 0 runs again (attempt 1, on the replacement
+    TaskManager; subtask 1 may take the splits it gave back): subtask 1 opens once,
+    every line is pushed exactly once by a finished attempt, region 0 counts two
+    attempts and region 1 one."""
+    log, fifo, marker = (str(tmp_path / name) for name in ("log", "fifo", "killed"))
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # keeps the byte until it is read
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    cluster = MiniCluster(taskmanagers=2, slots_per_taskmanager=1)
+    try:
+        with cluster.activate():
+            pids = list(cluster.taskmanager_pids)
+            result, counted = word_count(
+                tmp_path, LINES, KillZeroWhileOneWaits(log, fifo, marker)
+            )
+            replaced = [pid for pid in cluster.taskmanager_pids if pid not in pids]
+            assert not cluster.broken
+    finally:
+        os.close(keep)
+    assert counted == EXPECTED
+    assert sorted(open(log).read().split()) == ["0:0", "0:1", "1:0"]
+    assert [stats.attempts for stats in result.region_stats] == [2, 1]
+    assert result.region_stats[0].records_in == len(LINES)
+    assert result.region_stats[1].records_in == result.region_stats[0].records_out
+    assert len(replaced) == 1
+    assert {p.pid for p in psutil.Process().children(recursive=True)} == before

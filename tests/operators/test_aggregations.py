@@ -119,6 +119,8 @@ def test_clear_forgets_every_key_and_len_counts_keys():
 
 @pytest.mark.parametrize("aggregation", ["sum", "min", "max"])
 def test_a_folder_that_folded_nothing_has_no_items(aggregation):
+    """A combiner whose subtask read no record (its sibling took every split) flushes
+    nothing at its end."""
     folder = FieldAggregation(aggregation, 1).folder()
     folder.fold([], [])  # a producer subtask that read no records
     assert folder.items() == [] and len(folder) == 0
