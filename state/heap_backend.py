@@ -21,9 +21,7 @@ import time
 from typing import Any, Callable, Iterable, Iterator
 
 from minicluster.state.descriptors import StateDescriptor, StateTtlConfig
-from minicluster.state.key_groups import KeyGroupRange, key_group_for
-
-_KEY_CACHE_LIMIT = 1 << 16
+from minicluster.state.key_groups import KeyGroupRange, cache_bounded, key_group_for
 
 
 class KeyedStateBackend(abc.ABC):
@@ -64,9 +62,7 @@ class HeapKeyedStateBackend(KeyedStateBackend):
             self.current_group = self._group_of[key]
         except (KeyError, TypeError):
             group = key_group_for(key, self.max_parallelism)
-            if len(self._group_of) >= _KEY_CACHE_LIMIT:
-                self._group_of.clear()
-            self._group_of[key] = group
+            cache_bounded(self._group_of, key, group)
             self.current_group = group
 
     def get_current_key(self) -> Any:

@@ -29,7 +29,7 @@ from minicluster.datastream.state import (
     ValueState,
     ValueStateDescriptor,
 )
-from minicluster.state import KeyGroupRange, key_group_for
+from minicluster.state import KeyGroupRange, key_group_for, key_groups
 from minicluster.state.heap_backend import HeapKeyedStateBackend
 
 MAX_PARALLELISM = 128
@@ -835,3 +835,19 @@ def test_value_and_map_state_cannot_merge(backend, descriptor):
 
     with pytest.raises(NotImplementedError, match="cannot merge namespaces"):
         state.merge_namespaces("w1", ["w2"])
+
+
+def test_set_current_key_stays_right_past_the_key_cache_limit(backend, monkeypatch):
+    monkeypatch.setattr(key_groups, "KEY_CACHE_LIMIT", 100)
+    state = backend.get_state(ValueStateDescriptor("v"))
+    keys = [f"k{i}" for i in range(350)]
+    for key in keys:
+        backend.set_current_key(key)
+        assert backend.current_group == key_group_for(key, MAX_PARALLELISM)
+        state.update(key.upper())
+        assert len(backend._group_of) <= 100  # bounded: it starts over when full
+
+    for key in keys:  # most evicted by now: same groups, same entries
+        backend.set_current_key(key)
+        assert backend.current_group == key_group_for(key, MAX_PARALLELISM)
+        assert state.value() == key.upper()
