@@ -221,14 +221,35 @@ class KeyedState:
 
 
 class ValueState(KeyedState):
+    def __init__(self, backend: HeapKeyedStateBackend, descriptor: StateDescriptor, table: dict):
+        super().__init__(backend, descriptor, table)
+        if self._ttl_ms is None:  # the stored unit is the value itself: no TTL layer
+            self.value = self._value_without_ttl
+            self.update = self._update_without_ttl
+
     def value(self) -> Any:
         return self._read_single()
+
+    def _value_without_ttl(self) -> Any:
+        """``value()`` when TTL is off, in one call instead of four (``_read_single``,
+        ``_raw``, ``_entries``, ``_entry_key``): a keyed function typically reads its
+        state once per record. A missing key group is not created by a read."""
+        backend = self.backend
+        group = self._table.get(backend.current_group)
+        return None if group is None else group.get((backend.current_key, self.namespace))
 
     def update(self, value: Any) -> None:
         if value is None:
             self.clear()
         else:
             self._store(self._wrap(value))
+
+    def _update_without_ttl(self, value: Any) -> None:
+        """``update(value)`` when TTL is off: nothing to wrap."""
+        if value is None:
+            self.clear()
+        else:
+            self._entries()[(self.backend.current_key, self.namespace)] = value
 
 
 class ListState(KeyedState):

@@ -12,6 +12,7 @@ state run through the same operator via small adapters, so state works in them t
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from minicluster._functions import (
@@ -23,6 +24,7 @@ from minicluster._functions import (
     open_function,
     resolve_function,
 )
+from minicluster._output_tag import OutputTag
 from minicluster.operators.base import OperatorContext, StreamOperator
 from minicluster.operators.simple import Emitter
 from minicluster.operators.timers import InternalTimerService
@@ -141,36 +143,38 @@ class KeyedOperatorBase(StreamOperator):
             return
         key_of = self._key_of
         keys = key_of if isinstance(key_of, list) else [key_of]
-        emitter, context = self.emitter, self.context
-        output, set_key = self.output, self.backend.set_current_key
-        emit_all, has_time = emitter.emit_all, False
-        # records come grouped by key: set the current key only when it changes (the
-        # type check keeps 1 and True apart, as distinct set_current_key calls would)
-        current = _NO_KEY
-        for values, timestamps, input_index in runs:  # Emitter.run_per_record, no flush
-            call, key_of = calls[input_index], keys[input_index]
-            if timestamps is None:
-                context._timestamp = None
-                for value in values:
-                    key = key_of(value)
-                    if key != current or type(key) is not type(current):
-                        set_key(key)
-                        current = key
-                    produced = call(value, context)
-                    if produced is not None:
-                        emit_all(produced, None)
-            else:
-                has_time = True
-                for value, timestamp in zip(values, timestamps):
-                    key = key_of(value)
-                    if key != current or type(key) is not type(current):
-                        set_key(key)
-                        current = key
-                    context._timestamp = timestamp
-                    produced = call(value, context)
-                    if produced is not None:
-                        emit_all(produced, timestamp)
-        emitter.flush(output, has_time)
+        current, has_time = _NO_KEY, False
+        for values, timestamps, input_index in runs:
+            has_time = has_time or timestamps is not None
+            current = self._run_grouped(
+                values, timestamps, calls[input_index], keys[input_index], current
+            )
+        self.emitter.flush(self.output, has_time)
+
+    def _run_grouped(self, values: list, timestamps: list | None, call, key_of, current):
+        """``Emitter.run_per_record`` without the flush, for records grouped by key:
+        the current key is set only when it changes (the type check keeps 1 and True
+        apart, as distinct ``set_current_key`` calls would), and ``emit_all`` is inlined
+        (a call per record costs as much as the sorting it does). Returns the key that
+        is current at the end."""
+        context, set_key = self.context, self.backend.set_current_key
+        emitter = self.emitter
+        append, append_stamp, side = emitter.values.append, emitter.timestamps.append, emitter.side
+        for value, timestamp in zip(values, repeat(None) if timestamps is None else timestamps):
+            key = key_of(value)
+            if key != current or type(key) is not type(current):
+                set_key(key)
+                current = key
+            context._timestamp = timestamp
+            produced = call(value, context)
+            if produced is not None:
+                for out in produced:  # Emitter.emit_all, inlined
+                    if type(out) is tuple and len(out) == 2 and isinstance(out[0], OutputTag):
+                        side.add(out[0], out[1], timestamp)
+                    else:
+                        append(out)
+                        append_stamp(timestamp)
+        return current
 
     def process_watermark(self, watermark: int) -> None:
         self.timers.advance_watermark(watermark)
