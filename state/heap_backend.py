@@ -149,7 +149,12 @@ class KeyedState:
         return (self.backend.current_key, self.namespace)
 
     def _raw(self) -> Any:
-        return self._entries().get(self._entry_key())
+        """The stored unit of the current key and namespace, or None. One call (a
+        keyed function typically reads its state once per record); a read does not
+        create the key group's dict."""
+        backend = self.backend
+        group = self._table.get(backend.current_group)
+        return None if group is None else group.get((backend.current_key, self.namespace))
 
     def _store(self, stored: Any) -> None:
         self._entries()[self._entry_key()] = stored
@@ -221,22 +226,18 @@ class KeyedState:
 
 
 class ValueState(KeyedState):
+    """One value per key and namespace. Without TTL the stored unit is the value
+    itself, so ``value``/``update`` are bound at creation to paths without the TTL
+    layer (``_raw``, ``_update_without_ttl``): one call per read instead of four."""
+
     def __init__(self, backend: HeapKeyedStateBackend, descriptor: StateDescriptor, table: dict):
         super().__init__(backend, descriptor, table)
         if self._ttl_ms is None:  # the stored unit is the value itself: no TTL layer
-            self.value = self._value_without_ttl
+            self.value = self._raw
             self.update = self._update_without_ttl
 
     def value(self) -> Any:
         return self._read_single()
-
-    def _value_without_ttl(self) -> Any:
-        """``value()`` when TTL is off, in one call instead of four (``_read_single``,
-        ``_raw``, ``_entries``, ``_entry_key``): a keyed function typically reads its
-        state once per record. A missing key group is not created by a read."""
-        backend = self.backend
-        group = self._table.get(backend.current_group)
-        return None if group is None else group.get((backend.current_key, self.namespace))
 
     def update(self, value: Any) -> None:
         if value is None:

@@ -143,38 +143,35 @@ class KeyedOperatorBase(StreamOperator):
             return
         key_of = self._key_of
         keys = key_of if isinstance(key_of, list) else [key_of]
+        context, set_key, emitter = self.context, self.backend.set_current_key, self.emitter
+        append, append_stamp, side = emitter.values.append, emitter.timestamps.append, emitter.side
+        # Emitter.run_per_record's loop, with two changes for records grouped by key:
+        # the current key is set only when it changes (the type check keeps 1 and True
+        # apart, as distinct set_current_key calls would), and emit_all is inlined (a
+        # call per record costs as much as the sorting it does). One loop over all runs,
+        # so a key's short runs (W3: one customer, then its orders) cost no set-up each.
         current, has_time = _NO_KEY, False
         for values, timestamps, input_index in runs:
-            has_time = has_time or timestamps is not None
-            current = self._run_grouped(
-                values, timestamps, calls[input_index], keys[input_index], current
-            )
-        self.emitter.flush(self.output, has_time)
-
-    def _run_grouped(self, values: list, timestamps: list | None, call, key_of, current):
-        """``Emitter.run_per_record`` without the flush, for records grouped by key:
-        the current key is set only when it changes (the type check keeps 1 and True
-        apart, as distinct ``set_current_key`` calls would), and ``emit_all`` is inlined
-        (a call per record costs as much as the sorting it does). Returns the key that
-        is current at the end."""
-        context, set_key = self.context, self.backend.set_current_key
-        emitter = self.emitter
-        append, append_stamp, side = emitter.values.append, emitter.timestamps.append, emitter.side
-        for value, timestamp in zip(values, repeat(None) if timestamps is None else timestamps):
-            key = key_of(value)
-            if key != current or type(key) is not type(current):
-                set_key(key)
-                current = key
-            context._timestamp = timestamp
-            produced = call(value, context)
-            if produced is not None:
-                for out in produced:  # Emitter.emit_all, inlined
-                    if type(out) is tuple and len(out) == 2 and isinstance(out[0], OutputTag):
-                        side.add(out[0], out[1], timestamp)
-                    else:
-                        append(out)
-                        append_stamp(timestamp)
-        return current
+            call, key_of = calls[input_index], keys[input_index]
+            if timestamps is None:
+                timestamps = repeat(None)
+            else:
+                has_time = True
+            for value, timestamp in zip(values, timestamps):
+                key = key_of(value)
+                if key != current or type(key) is not type(current):
+                    set_key(key)
+                    current = key
+                context._timestamp = timestamp
+                produced = call(value, context)
+                if produced is not None:
+                    for out in produced:  # Emitter.emit_all, inlined
+                        if type(out) is tuple and len(out) == 2 and isinstance(out[0], OutputTag):
+                            side.add(out[0], out[1], timestamp)
+                        else:
+                            append(out)
+                            append_stamp(timestamp)
+        emitter.flush(self.output, has_time)
 
     def process_watermark(self, watermark: int) -> None:
         self.timers.advance_watermark(watermark)
