@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 from minicluster.state.key_groups import (
     DEFAULT_MAX_PARALLELISM,
     UnsupportedKeyError,
+    cache_bounded,
     stable_hash,
     subtask_for_key,
 )
@@ -42,8 +43,6 @@ def bucket_by_channel(
         value_buckets[channel].append(value)
         ts_buckets[channel].append(timestamp)
     return [(ch, vs, ts_buckets[ch]) for ch, vs in enumerate(value_buckets) if vs]
-
-_KEY_CACHE_LIMIT = 1 << 16
 
 
 class StreamPartitioner:
@@ -246,10 +245,7 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
 
     def _channel_of(self, key: object) -> int:
         channel = subtask_for_key(key, self.num_channels, self.max_parallelism)
-        cache = self._cache
-        if len(cache) >= _KEY_CACHE_LIMIT:
-            cache.clear()
-        cache[key] = channel
+        cache_bounded(self._cache, key, channel)
         return channel
 
 

@@ -21,9 +21,7 @@ import time
 from typing import Any, Callable, Iterable, Iterator
 
 from minicluster.state.descriptors import StateDescriptor, StateTtlConfig
-from minicluster.state.key_groups import KeyGroupRange, key_group_for
-
-_KEY_CACHE_LIMIT = 1 << 16
+from minicluster.state.key_groups import KeyGroupRange, cache_bounded, key_group_for
 
 
 class KeyedStateBackend(abc.ABC):
@@ -64,9 +62,7 @@ class HeapKeyedStateBackend(KeyedStateBackend):
             self.current_group = self._group_of[key]
         except (KeyError, TypeError):
             group = key_group_for(key, self.max_parallelism)
-            if len(self._group_of) >= _KEY_CACHE_LIMIT:
-                self._group_of.clear()
-            self._group_of[key] = group
+            cache_bounded(self._group_of, key, group)
             self.current_group = group
 
     def get_current_key(self) -> Any:
@@ -153,7 +149,12 @@ class KeyedState:
         return (self.backend.current_key, self.namespace)
 
     def _raw(self) -> Any:
-        return self._entries().get(self._entry_key())
+        """The stored unit of the current key and namespace, or None. One call (a
+        keyed function typically reads its state once per record); a read does not
+        create the key group's dict."""
+        backend = self.backend
+        group = self._table.get(backend.current_group)
+        return None if group is None else group.get((backend.current_key, self.namespace))
 
     def _store(self, stored: Any) -> None:
         self._entries()[self._entry_key()] = stored
@@ -225,6 +226,16 @@ class KeyedState:
 
 
 class ValueState(KeyedState):
+    """One value per key and namespace. Without TTL the stored unit is the value
+    itself, so ``value``/``update`` are bound at creation to paths without the TTL
+    layer (``_raw``, ``_update_without_ttl``): one call per read instead of four."""
+
+    def __init__(self, backend: HeapKeyedStateBackend, descriptor: StateDescriptor, table: dict):
+        super().__init__(backend, descriptor, table)
+        if self._ttl_ms is None:  # the stored unit is the value itself: no TTL layer
+            self.value = self._raw
+            self.update = self._update_without_ttl
+
     def value(self) -> Any:
         return self._read_single()
 
@@ -233,6 +244,13 @@ class ValueState(KeyedState):
             self.clear()
         else:
             self._store(self._wrap(value))
+
+    def _update_without_ttl(self, value: Any) -> None:
+        """``update(value)`` when TTL is off: nothing to wrap."""
+        if value is None:
+            self.clear()
+        else:
+            self._entries()[(self.backend.current_key, self.namespace)] = value
 
 
 class ListState(KeyedState):

@@ -169,7 +169,8 @@ class FieldFolder:
                 before = len(tally)
                 _count_elements(tally, keys)
                 if len(tally) > before:  # keys new to this tally sit at its end
-                    new = islice(reversed(tally), len(tally) - before)
+                    new = list(islice(reversed(tally), len(tally) - before))
+                    new.reverse()
                     self._add_firsts(new, keys, records)
                 return
             self._stop_counting()
@@ -202,17 +203,20 @@ class FieldFolder:
                 elif field > value:  # max(a, b) keeps a unless b > a
                     values[key] = field
 
-    def _add_firsts(self, candidates, keys: list, records: list) -> None:
-        """Remember the first record of each candidate key not seen before."""
+    def _add_firsts(self, new_keys: list, keys: list, records: list) -> None:
+        """Remember the first record of each of ``new_keys`` not seen before.
+
+        ``new_keys`` are in the order in which they first occur in ``keys`` (the keys
+        a tally gained from this batch are), so each one's first position lies after
+        the previous one's: ``list.index`` from there finds it, and all of them
+        together scan the batch once, in C (a dict of the whole batch cost a tuple
+        per record whenever a batch brought one new key)."""
         firsts = self._firsts
-        new = [key for key in candidates if key not in firsts]
-        if len(new) <= 2:  # one or two: a scan of the batch (in C) beats a dict of it
-            for key in new:
-                firsts[key] = records[keys.index(key)]
-            return
-        earliest = dict(zip(reversed(keys), reversed(records)))  # the earliest wins
-        for key in new:
-            firsts[key] = earliest[key]
+        position = 0
+        for key in new_keys:
+            if key not in firsts:
+                position = keys.index(key, position)
+                firsts[key] = records[position]
 
     def items(self) -> list[tuple[Any, Any]]:
         """``(key, result record)`` of every key, in first-seen order."""

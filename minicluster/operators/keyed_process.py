@@ -13,6 +13,7 @@ state run through the same operator via small adapters, so state works in them t
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from minicluster._functions import (
@@ -24,6 +25,7 @@ from minicluster._functions import (
     open_function,
     resolve_function,
 )
+from minicluster._output_tag import OutputTag
 from minicluster.network.events import MAX_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
 from minicluster.operators.simple import Emitter
@@ -144,44 +146,40 @@ class KeyedOperatorBase(StreamOperator):
             return
         key_of = self._key_of
         keys = key_of if isinstance(key_of, list) else [key_of]
-        emitter, context = self.emitter, self.context
-        output, set_key = self.output, self.backend.set_current_key
-        emit_all, has_time = emitter.emit_all, False
+        context, set_key, emitter = self.context, self.backend.set_current_key, self.emitter
+        append, append_stamp, side = emitter.values.append, emitter.timestamps.append, emitter.side
         has_timers = self.timers.has_timers
-        # records come grouped by key: set the current key only when it changes (the
-        # type check keeps 1 and True apart, as distinct set_current_key calls would);
-        # a change ends the previous key, whose timers fire then (_end_key)
-        current = self._grouped_key
-        for values, timestamps, input_index in runs:  # Emitter.run_per_record, no flush
+        # Emitter.run_per_record's loop, with two changes for records grouped by key:
+        # the current key is set only when it changes (the type check keeps 1 and True
+        # apart, as distinct set_current_key calls would), and emit_all is inlined (a
+        # call per record costs as much as the sorting it does). One loop over all runs,
+        # so a key's short runs (W3: one customer, then its orders) cost no set-up each.
+        # A key change ends the previous key: its timers fire then (_end_key).
+        current, has_time = self._grouped_key, False
+        for values, timestamps, input_index in runs:
             call, key_of = calls[input_index], keys[input_index]
             if timestamps is None:
-                context._timestamp = None
-                for value in values:
-                    key = key_of(value)
-                    if key != current or type(key) is not type(current):
-                        if has_timers():
-                            has_time = self._end_key()
-                            context._timestamp = None
-                        set_key(key)
-                        current = key
-                    produced = call(value, context)
-                    if produced is not None:
-                        emit_all(produced, None)
+                timestamps = repeat(None)
             else:
                 has_time = True
-                for value, timestamp in zip(values, timestamps):
-                    key = key_of(value)
-                    if key != current or type(key) is not type(current):
-                        if has_timers():
-                            self._end_key()
-                        set_key(key)
-                        current = key
-                    context._timestamp = timestamp
-                    produced = call(value, context)
-                    if produced is not None:
-                        emit_all(produced, timestamp)
+            for value, timestamp in zip(values, timestamps):
+                key = key_of(value)
+                if key != current or type(key) is not type(current):
+                    if has_timers():
+                        has_time = self._end_key()
+                    set_key(key)
+                    current = key
+                context._timestamp = timestamp
+                produced = call(value, context)
+                if produced is not None:
+                    for out in produced:  # Emitter.emit_all, inlined
+                        if type(out) is tuple and len(out) == 2 and isinstance(out[0], OutputTag):
+                            side.add(out[0], out[1], timestamp)
+                        else:
+                            append(out)
+                            append_stamp(timestamp)
         self._grouped_key = current
-        emitter.flush(output, has_time)
+        emitter.flush(self.output, has_time)
 
     def _end_key(self) -> bool:
         """BATCH, key-grouped input: the current key's records are all in; fire its

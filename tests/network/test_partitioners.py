@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from minicluster.network import partitioners
 from minicluster.network.partitioners import (
     BroadcastPartitioner,
     CustomPartitionerWrapper,
@@ -22,7 +23,7 @@ from minicluster.network.partitioners import (
     StreamPartitioner,
     pointwise_targets,
 )
-from minicluster.state import UnsupportedKeyError, subtask_for_key
+from minicluster.state import UnsupportedKeyError, key_groups, subtask_for_key
 
 
 
@@ -298,20 +299,40 @@ def test_hash_is_stable_across_calls_and_producer_subtasks():
             assert _channel_per_record(_pairs(partitioner, batch)) == expected
 
 
-def test_hash_stays_correct_past_the_key_cache_limit():
+def test_hash_stays_correct_past_the_key_cache_limit(monkeypatch):
+    monkeypatch.setattr(key_groups, "KEY_CACHE_LIMIT", 1000)
     partitioner = KeyGroupStreamPartitioner(_first).copy_for_subtask(6, 0)
-    n = (1 << 16) + 5000  # more distinct keys than the cache holds
+    n = 5500  # more distinct keys than the cache holds
     keys = [f"key-{i}" for i in range(n)]
 
-    for chunk in range(0, n, 10_000):
-        batch = [(k, None) for k in keys[chunk:chunk + 10_000]]
+    for chunk in range(0, n, 1000):
+        batch = [(k, None) for k in keys[chunk:chunk + 1000]]
         routed = _pairs(partitioner, batch)
         for channel, records in routed:
             assert all(subtask_for_key(r[0], 6, 128) == channel for r in records)
+        assert len(partitioner._cache) <= 1000  # bounded: it starts over when full
     # The earliest keys, evicted from the cache by now, route as before.
     again = _pairs(partitioner, [(k, None) for k in keys[:2000]])
     for channel, records in again:
         assert all(subtask_for_key(r[0], 6, 128) == channel for r in records)
+
+
+def test_hash_computes_each_of_100k_keys_once(monkeypatch):
+    """The cache holds a job's 100k distinct keys (W3's customers), so routing them
+    over and over computes each key's channel once, not once per record."""
+    computed = Counter()
+
+    def counting_subtask_for_key(key, parallelism, max_parallelism):
+        computed[key] += 1
+        return subtask_for_key(key, parallelism, max_parallelism)
+
+    monkeypatch.setattr(partitioners, "subtask_for_key", counting_subtask_for_key)
+    partitioner = KeyGroupStreamPartitioner(_first).copy_for_subtask(2, 0)
+    batch = [(str(i), None) for i in range(100_000)]
+
+    first = _pairs(partitioner, batch)
+    assert _pairs(partitioner, batch) == first
+    assert len(computed) == 100_000 and set(computed.values()) == {1}
 
 
 def test_hash_raises_for_a_list_key():

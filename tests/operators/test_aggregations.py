@@ -102,6 +102,37 @@ def test_equal_but_not_int_values_are_not_counted(unit):
     same(folder_fold("sum", 1, keys, records, batch=3), reduce_fold("sum", 1, keys, records))
 
 
+def test_counted_sum_keeps_the_first_record_of_keys_new_mid_batch():
+    """A counted batch (every field the int 1) whose new keys first appear anywhere in
+    it, between repeats of older keys: each key's result keeps its first record (the
+    very object), whether the key is new in the first batch or a later one."""
+    first_batch = [("a", 1, "a0"), ("b", 1, "b0"), ("a", 1, "a1")]
+    second_batch = [
+        ("a", 1, "a2"), ("c", 1, "c0"), ("b", 1, "b1"), ("d", 1, "d0"), ("c", 1, "c1"),
+        ("e", 1, "e0"), ("a", 1, "a3"), ("f", 1, "f0"), ("d", 1, "d1"), ("f", 1, "f1"),
+    ]
+    folder = FieldAggregation("sum", 1).folder()
+    for batch in (first_batch, second_batch):
+        folder.fold([r[0] for r in batch], batch)
+
+    got = dict(folder.items())
+
+    assert got == {
+        "a": ("a", 4, "a0"), "b": ("b", 2, "b0"), "c": ("c", 2, "c0"),
+        "d": ("d", 2, "d0"), "e": ("e", 1, "e0"), "f": ("f", 2, "f0"),
+    }
+    assert got["e"] is second_batch[5]  # a key with one record keeps that record
+
+
+def test_counted_sum_keeps_the_first_of_equal_keys():
+    """1 and True are one key: its first record is the first of either."""
+    records = [("x", 1, "x0"), (True, 1, "true0"), (1, 1, "one0"), ("x", 1, "x1")]
+    keys = [r[0] for r in records]
+    got = folder_fold("sum", 1, keys, records, batch=4)
+    same(got, reduce_fold("sum", 1, keys, records))
+    assert got == {"x": ("x", 2, "x0"), True: (True, 2, "true0")}
+
+
 def test_a_key_with_one_record_keeps_that_record():
     record = ("a", 1, "x")
     folder = FieldAggregation("sum", 1).folder()

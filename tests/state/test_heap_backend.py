@@ -29,7 +29,7 @@ from minicluster.datastream.state import (
     ValueState,
     ValueStateDescriptor,
 )
-from minicluster.state import KeyGroupRange, key_group_for
+from minicluster.state import KeyGroupRange, key_group_for, key_groups
 from minicluster.state.heap_backend import HeapKeyedStateBackend
 
 MAX_PARALLELISM = 128
@@ -502,6 +502,55 @@ def test_ttl_is_per_key(backend, clock):
     assert state.value() is None
 
 
+def test_value_states_with_and_without_ttl_side_by_side(backend, clock):
+    """Without TTL a value state stores the value itself (its direct read and write
+    paths); with TTL, ``(value, written ms)``. Each state keeps its own kind, whichever
+    was registered first, and both answer alike until the TTL passes."""
+    timed = backend.get_state(with_ttl(ValueStateDescriptor("timed")))
+    plain = backend.get_state(ValueStateDescriptor("plain"))
+    first, second = two_keys_in_different_groups()
+    start = clock.ms
+    for key in (first, second):
+        backend.set_current_key(key)
+        assert plain.value() is None and timed.value() is None
+        plain.update(key * 2)
+        timed.update(key * 2)
+        assert plain.value() == timed.value() == key * 2
+    plain.set_current_namespace("w")
+    plain.update(0)  # falsy values are values
+    assert plain.value() == 0
+
+    g1, g2 = key_group_for(first, MAX_PARALLELISM), key_group_for(second, MAX_PARALLELISM)
+    assert backend.tables["plain"] == {
+        g1: {(first, None): first * 2},
+        g2: {(second, None): second * 2, (second, "w"): 0},
+    }
+    assert backend.tables["timed"] == {
+        g1: {(first, None): (first * 2, start)},
+        g2: {(second, None): (second * 2, start)},
+    }
+
+    clock.at(start + TTL_MS)
+    backend.set_current_key(first)
+    plain.set_current_namespace(None)
+    assert plain.value() == first * 2
+    assert timed.value() is None
+    plain.update(None)  # clears, as update(None) always did
+    assert plain.value() is None
+    assert backend.tables["plain"] == {
+        g1: {},
+        g2: {(second, None): second * 2, (second, "w"): 0},
+    }
+
+
+def test_value_state_without_ttl_reading_creates_no_key_group(backend):
+    state = backend.get_state(ValueStateDescriptor("v"))
+    backend.set_current_key("a")
+
+    assert state.value() is None
+    assert backend.tables["v"] == {}
+
+
 def test_list_ttl_expires_each_element_on_its_own(backend, clock):
     state = backend.get_state(with_ttl(ListStateDescriptor("l")))
     backend.set_current_key("a")
@@ -835,3 +884,19 @@ def test_value_and_map_state_cannot_merge(backend, descriptor):
 
     with pytest.raises(NotImplementedError, match="cannot merge namespaces"):
         state.merge_namespaces("w1", ["w2"])
+
+
+def test_set_current_key_stays_right_past_the_key_cache_limit(backend, monkeypatch):
+    monkeypatch.setattr(key_groups, "KEY_CACHE_LIMIT", 100)
+    state = backend.get_state(ValueStateDescriptor("v"))
+    keys = [f"k{i}" for i in range(350)]
+    for key in keys:
+        backend.set_current_key(key)
+        assert backend.current_group == key_group_for(key, MAX_PARALLELISM)
+        state.update(key.upper())
+        assert len(backend._group_of) <= 100  # bounded: it starts over when full
+
+    for key in keys:  # most evicted by now: same groups, same entries
+        backend.set_current_key(key)
+        assert backend.current_group == key_group_for(key, MAX_PARALLELISM)
+        assert state.value() == key.upper()

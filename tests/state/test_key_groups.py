@@ -29,6 +29,8 @@ from minicluster.state import (
     subtask_for_key,
     subtask_for_key_group,
 )
+from minicluster.state import key_groups
+from minicluster.state.key_groups import KEY_CACHE_LIMIT, cache_bounded
 
 # -- stable_hash across processes -----------------------------------------------------
 
@@ -308,3 +310,23 @@ def test_string_keys_spread_over_subtasks():
 
     assert sorted(counts) == [0, 1, 2, 3]
     assert min(counts.values()) >= 800  # the mean is 1000
+
+
+# -- the bounded key cache ----------------------------------------------------------------
+
+
+def test_cache_bounded_starts_over_when_full(monkeypatch):
+    monkeypatch.setattr(key_groups, "KEY_CACHE_LIMIT", 3)
+    cache: dict = {}
+    for key in ("a", "b", "c"):
+        cache_bounded(cache, key, key.upper())
+    assert cache == {"a": "A", "b": "B", "c": "C"}
+
+    cache_bounded(cache, "d", "D")  # full: forget everything, keep the newest
+
+    assert cache == {"d": "D"}
+
+
+def test_cache_limit_holds_a_hundred_thousand_keys():
+    """Sized for W3's 100k distinct customer ids, with room to spare."""
+    assert 100_000 < KEY_CACHE_LIMIT <= 1 << 20
