@@ -68,6 +68,19 @@ class HeapKeyedStateBackend(KeyedStateBackend):
     def get_current_key(self) -> Any:
         return self.current_key
 
+    def discard_key(self, key: Any) -> None:
+        """Drop every state entry of ``key`` (of every state, in the ``None`` namespace:
+        keyed process functions); ``key`` becomes the current key. BATCH keyed operators
+        on key-grouped input call it when a key's records end: that key never comes
+        back, so its state is garbage, and memory holds one key's state at a time (as
+        Flink's batch state backend, which keeps only the current key's)."""
+        self.set_current_key(key)
+        entry, group = (key, None), self.current_group
+        for table in self.tables.values():
+            entries = table.get(group)
+            if entries is not None:
+                entries.pop(entry, None)
+
     def key_groups(self) -> KeyGroupRange:
         return self._range
 

@@ -148,13 +148,15 @@ class KeyedOperatorBase(StreamOperator):
         keys = key_of if isinstance(key_of, list) else [key_of]
         context, set_key, emitter = self.context, self.backend.set_current_key, self.emitter
         append, append_stamp, side = emitter.values.append, emitter.timestamps.append, emitter.side
-        has_timers = self.timers.has_timers
+        has_timers, discard = self.timers.has_timers, self.backend.discard_key
         # Emitter.run_per_record's loop, with two changes for records grouped by key:
         # the current key is set only when it changes (the type check keeps 1 and True
         # apart, as distinct set_current_key calls would), and emit_all is inlined (a
         # call per record costs as much as the sorting it does). One loop over all runs,
         # so a key's short runs (W3: one customer, then its orders) cost no set-up each.
-        # A key change ends the previous key: its timers fire then (_end_key).
+        # A change to an unequal key ends the previous key: its timers fire then
+        # (_end_key), and its state is dropped (it never comes back). Equal keys of
+        # other types (1, True) share one group, state and timers, as in STREAMING.
         current, has_time = self._grouped_key, False
         for values, timestamps, input_index in runs:
             call, key_of = calls[input_index], keys[input_index]
@@ -165,8 +167,10 @@ class KeyedOperatorBase(StreamOperator):
             for value, timestamp in zip(values, timestamps):
                 key = key_of(value)
                 if key != current or type(key) is not type(current):
-                    if has_timers():
-                        has_time = self._end_key()
+                    if key != current and current is not _NO_KEY:  # not 1 -> True
+                        if has_timers():
+                            has_time = self._end_key()
+                        discard(current)
                     set_key(key)
                     current = key
                 context._timestamp = timestamp

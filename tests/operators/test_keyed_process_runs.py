@@ -131,3 +131,30 @@ def test_a_co_process_switches_the_key_at_each_change_even_between_equal_keys():
          ("k", "str", "kay", "w"), ("missing", "str", None, "v")],
         None,
     )]
+
+
+class Count(KeyedProcessFunction):
+    def open(self, runtime_context):
+        self.count = runtime_context.get_state(ValueStateDescriptor("count"))
+
+    def process_element(self, record, ctx):
+        self.count.update((self.count.value() or 0) + 1)
+        return ((record[0], self.count.value()),)
+
+
+def test_a_finished_keys_state_is_dropped_and_equal_keys_share_theirs():
+    """BATCH, grouped input: a key that ended never comes back, so its state goes
+    (memory holds the current key's only); 1 and True are one key to the state."""
+    operator = KeyedProcessOperator(lambda v: v[0], Count())
+    output = opened(operator)
+    operator.process_runs([([("a", 0), ("a", 1), (1, 2), (True, 3)], None, 0)])
+    operator.process_runs([([(True, 4), ("b", 5)], None, 0)])
+
+    assert [r for values, _ in output.batches for r in values] == [
+        ("a", 1), ("a", 2), (1, 1), (True, 2), (True, 3), ("b", 1)
+    ]
+    entries = {
+        entry for groups in operator.backend.tables.values()
+        for group in groups.values() for entry in group
+    }
+    assert entries == {("b", None)}
