@@ -220,28 +220,23 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         return subtask_for_key(self.key_selector(record), self.num_channels, self.max_parallelism)
 
     def route(self, batch: Batch, timestamps: list | None = None) -> Routed:
-        n = self.num_channels
-        cache = self._cache
-        key_of = self.key_selector
-        if timestamps is None:
-            buckets: list[list] = [[] for _ in range(n)]
-            appenders = [bucket.append for bucket in buckets]
-            for record in batch:
-                key = key_of(record)
-                try:
-                    channel = cache[key]
-                except (KeyError, TypeError):
-                    channel = self._channel_of(key)
-                appenders[channel](record)
-            return [(ch, recs, None) for ch, recs in enumerate(buckets) if recs]
-        channels = []
-        for record in batch:
-            key = key_of(record)
-            try:
-                channels.append(cache[key])
-            except (KeyError, TypeError):
-                channels.append(self._channel_of(key))
-        return bucket_by_channel(channels, batch, timestamps, n)
+        return bucket_by_channel(self._channels(batch), batch, timestamps, self.num_channels)
+
+    def _channels(self, batch: Batch) -> list[int]:
+        """The channel of every record: keys and cache lookups in two C-level passes
+        (a Python loop per record costs twice as much); only the keys the cache
+        misses are hashed, one by one."""
+        keys = list(map(self.key_selector, batch))
+        try:
+            channels = list(map(self._cache.get, keys))
+        except TypeError:  # an unhashable key: _channel_of names it
+            channels = [None] * len(keys)
+        if None in channels:
+            channel_of = self._channel_of
+            for i, channel in enumerate(channels):
+                if channel is None:
+                    channels[i] = channel_of(keys[i])
+        return channels
 
     def _channel_of(self, key: object) -> int:
         channel = subtask_for_key(key, self.num_channels, self.max_parallelism)
