@@ -34,7 +34,7 @@ import pickle
 import time
 from typing import TYPE_CHECKING
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.network.blocking import (
     BlockingInput,
     BlockingRecordWriter,
