@@ -20,7 +20,9 @@ from typing import Iterator
 
 from minicluster.network.partitioners import StreamPartitioner
 from minicluster.state.key_groups import subtask_for_key
-from minicluster.network.spill import PartitionDescriptor, ResultPartitionReader, ResultPartitionWriter
+from minicluster.network.spill_partition import PartitionDescriptor
+from minicluster.network.spill_reader import ResultPartitionReader
+from minicluster.network.spill_writer import ResultPartitionWriter
 
 
 _MISSING = object()

@@ -163,6 +163,16 @@ def test_the_same_class_under_every_path():
     assert NumberSequenceSource is Seq
 
 
+def test_the_function_package_still_exports_every_name_from_its_module():
+    """``minicluster._functions`` was one module; imports written against it still work."""
+    from minicluster import _functions
+
+    for name in [*_functions.__all__, "resolve_function", "open_function", "close_function"]:
+        home = getattr(_functions, name).__module__
+        assert home.startswith("minicluster._functions."), (name, home)
+        assert getattr(importlib.import_module(home), name) is getattr(_functions, name)
+
+
 # -- PyFlink-only knobs ---------------------------------------------------------------
 
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from minicluster._functions import (
+from minicluster._functions.simple import KeySelector
+from minicluster._functions.two_input import (
     BroadcastProcessFunction,
     CoFlatMapFunction,
     CoMapFunction,
     CoProcessFunction,
     KeyedBroadcastProcessFunction,
     KeyedCoProcessFunction,
-    KeySelector,
 )
 from minicluster.datastream.data_stream import DataStream, KeyedStream
 from minicluster.operators.broadcast import (

@@ -12,15 +12,15 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from minicluster._functions import (
+from minicluster._functions.base import resolve_function
+from minicluster._functions.process import KeyedProcessFunction
+from minicluster._functions.simple import (
     FilterFunction,
     FlatMapFunction,
-    KeyedProcessFunction,
     KeySelector,
     MapFunction,
     Partitioner,
     ReduceFunction,
-    resolve_function,
 )
 from minicluster._output_tag import OutputTag
 from minicluster.graph.stream_graph import ChainingStrategy, StreamNode

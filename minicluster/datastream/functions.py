@@ -1,8 +1,8 @@
 """User function classes (PyFlink's ``pyflink.datastream.functions``).
 
-The classes live in ``minicluster._functions`` so that the runtime operators can use
-them without importing the DataStream API; this module is their public address and
-exports exactly that module's ``__all__``.
+The classes live in the ``minicluster._functions`` package (one module per family) so
+that the runtime operators can use them without importing the DataStream API; this
+module is their public address and exports exactly that package's ``__all__``.
 """
 
 from minicluster import _functions

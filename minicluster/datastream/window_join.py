@@ -17,16 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minicluster._functions import (
-    CoGroupFunction,
-    FlatJoinFunction,
-    JoinFunction,
-    KeySelector,
-    WindowFunction,
-    close_function,
-    open_function,
-    resolve_function,
-)
+from minicluster._functions.base import close_function, open_function, resolve_function
+from minicluster._functions.joins import CoGroupFunction, FlatJoinFunction, JoinFunction
+from minicluster._functions.simple import KeySelector
+from minicluster._functions.window import WindowFunction
 
 if TYPE_CHECKING:
     from minicluster.datastream.data_stream import DataStream

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minicluster._functions import (
+from minicluster._functions.base import resolve_function
+from minicluster._functions.simple import NullByteKeySelector, ReduceFunction
+from minicluster._functions.window import (
     AllWindowFunction,
-    NullByteKeySelector,
     ProcessAllWindowFunction,
     ProcessWindowFunction,
-    ReduceFunction,
     WindowFunction,
-    resolve_function,
 )
 from minicluster._output_tag import OutputTag
 from minicluster.network.partitioners import ForwardPartitioner, KeyGroupStreamPartitioner

@@ -21,7 +21,7 @@ from minicluster.graph.execution_graph import ExecutionGraph, build_execution_gr
 from minicluster.graph.job_graph import JobGraph
 from minicluster.graph.stream_graph import StreamGraph
 from minicluster.jobmanager.scheduler import Assignment, assign_slots
-from minicluster.network.spill import PartitionDescriptor
+from minicluster.network.spill_partition import PartitionDescriptor
 from minicluster.slots.task_api import Invokable, TaskEnvironment
 
 

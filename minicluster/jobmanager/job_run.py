@@ -60,7 +60,7 @@ from minicluster.jobmanager.restart_strategy import RestartStrategy, RestartStra
 from minicluster.jobmanager.batch_scheduler import ready_regions, region_waves
 from minicluster.jobmanager.deployment import Deployment, Stage
 from minicluster.jobmanager.scheduler import Assignment
-from minicluster.network.spill import PartitionDescriptor, delete_partition
+from minicluster.network.spill_partition import PartitionDescriptor, delete_partition
 from minicluster.network.spill_directory import SpillDirectory, create_spill_directory
 from minicluster.jobmanager.source_coordinator import SourceCoordinator
 from minicluster.slots import messages as msg

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.network.channels import OutputChannel
 
 

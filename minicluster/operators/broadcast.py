@@ -20,14 +20,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from minicluster._functions import (
+from minicluster._functions.base import close_function, open_function, resolve_function
+from minicluster._functions.process import TimerService
+from minicluster._functions.simple import KeySelector
+from minicluster._functions.two_input import (
     BroadcastProcessFunction,
     KeyedBroadcastProcessFunction,
-    KeySelector,
-    TimerService,
-    close_function,
-    open_function,
-    resolve_function,
 )
 from minicluster._output_tag import OutputTag
 from minicluster.network.events import MIN_WATERMARK

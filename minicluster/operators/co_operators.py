@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from minicluster._functions import (
+from minicluster._functions.base import close_function, open_function
+from minicluster._functions.process import TimerService
+from minicluster._functions.two_input import (
     CoFlatMapFunction,
     CoMapFunction,
     CoProcessFunction,
     KeyedCoProcessFunction,
-    TimerService,
-    close_function,
-    open_function,
 )
 from minicluster._output_tag import OutputTag
 from minicluster.network.events import MIN_WATERMARK

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minicluster._functions import KeySelector, resolve_function
+from minicluster._functions.base import resolve_function
+from minicluster._functions.simple import KeySelector
 from minicluster.operators.base import OperatorContext
 from minicluster.operators.keyed_process import KeyedOperatorBase
 from minicluster.state.descriptors import MapStateDescriptor

@@ -17,13 +17,8 @@ keys are kept in a dict until the end of input (``process_batch``).
 
 from __future__ import annotations
 
-from minicluster._functions import (
-    KeySelector,
-    ReduceFunction,
-    close_function,
-    open_function,
-    resolve_function,
-)
+from minicluster._functions.base import close_function, open_function, resolve_function
+from minicluster._functions.simple import KeySelector, ReduceFunction
 from minicluster.network.blocking import KeyedPartial
 from minicluster.operators.aggregations import FieldAggregation
 from minicluster.operators.base import OperatorContext, StreamOperator

@@ -16,15 +16,9 @@ from __future__ import annotations
 from itertools import repeat
 from typing import Any
 
-from minicluster._functions import (
-    KeyedProcessFunction,
-    KeySelector,
-    TimeDomain,
-    TimerService,
-    close_function,
-    open_function,
-    resolve_function,
-)
+from minicluster._functions.base import close_function, open_function, resolve_function
+from minicluster._functions.process import KeyedProcessFunction, TimeDomain, TimerService
+from minicluster._functions.simple import KeySelector
 from minicluster._output_tag import OutputTag
 from minicluster.network.events import MAX_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator

@@ -8,15 +8,13 @@ from __future__ import annotations
 import pickle
 import sys
 
-from minicluster._functions import (
+from minicluster._functions.base import close_function, open_function, resolve_function
+from minicluster._functions.process import ProcessFunction
+from minicluster._functions.simple import (
     FilterFunction,
     FlatMapFunction,
     MapFunction,
-    ProcessFunction,
     SinkFunction,
-    close_function,
-    open_function,
-    resolve_function,
 )
 from minicluster._output_tag import OutputTag
 from minicluster.operators.base import OperatorContext, StreamOperator

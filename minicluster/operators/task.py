@@ -34,7 +34,7 @@ import pickle
 import time
 from typing import TYPE_CHECKING
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.network.blocking import (
     BlockingInput,
     BlockingRecordWriter,
@@ -53,7 +53,7 @@ from minicluster.network.events import (
 from minicluster.network.grouped_input import READING, GroupedBlockingInputs
 from minicluster.network.partitioners import KeyGroupStreamPartitioner
 from minicluster.network.record_writer import RecordWriter
-from minicluster.network.spill import ResultPartitionWriter
+from minicluster.network.spill_writer import ResultPartitionWriter
 from minicluster.operators.base import OperatorContext, ProcessingTimeService, tag_operator
 from minicluster.operators.chain import ChainNode
 from minicluster.operators.sources import REQUEST_SPLIT

@@ -1,10 +1,11 @@
-"""Tests for ``minicluster.network.spill``: blocking result partitions on disk.
+"""Tests for blocking result partitions on disk (``minicluster.network.spill_*``).
 
 No processes: a writer fills a partition in ``tmp_path``, readers read it back, and the
 files are damaged by hand to check that every failure is a ``PartitionError`` naming
 the partition, the subpartition and the file.
 """
 
+import importlib
 import os
 import pickle
 import random
@@ -14,18 +15,17 @@ import tempfile
 import lz4.frame
 import pytest
 
-from minicluster.network import spill
-from minicluster.network.spill import (
+from minicluster.network import spill, spill_reader
+from minicluster.network.spill_directory import SpillDirectory, create_spill_directory
+from minicluster.network.spill_partition import (
     PartitionCorruptedError,
     PartitionDescriptor,
     PartitionError,
     PartitionNotFoundError,
-    ResultPartitionReader,
-    ResultPartitionWriter,
-    SpillDirectory,
-    create_spill_directory,
     delete_partition,
 )
+from minicluster.network.spill_reader import ResultPartitionReader
+from minicluster.network.spill_writer import ResultPartitionWriter
 
 
 def _batches(seed, count, max_size=50, with_timestamps=True):
@@ -179,13 +179,13 @@ def test_reading_one_subpartition_reads_only_its_own_frames(tmp_path, monkeypatc
     _, descriptor = _write(tmp_path, written, coalesce_bytes=1024)
     reader = ResultPartitionReader(descriptor, 1)
     reads = []
-    real_read_at = spill._read_at
+    real_read_at = spill_reader._read_at
 
     def counting_read_at(fd, length, offset):
         reads.append((offset, length))
         return real_read_at(fd, length, offset)
 
-    monkeypatch.setattr(spill, "_read_at", counting_read_at)
+    monkeypatch.setattr(spill_reader, "_read_at", counting_read_at)
     assert list(reader) == written[1]
 
     own = [(offset, length) for offset, length, _ in reader.frames]
@@ -199,9 +199,9 @@ def test_reading_one_subpartition_reads_only_its_own_frames(tmp_path, monkeypatc
 def test_the_reader_is_lazy(tmp_path, monkeypatch):
     _, descriptor = _write(tmp_path, [_batches(1, 200)], coalesce_bytes=1024)
     reads = []
-    real_read_at = spill._read_at
+    real_read_at = spill_reader._read_at
     monkeypatch.setattr(
-        spill, "_read_at", lambda fd, n, o: reads.append(o) or real_read_at(fd, n, o)
+        spill_reader, "_read_at", lambda fd, n, o: reads.append(o) or real_read_at(fd, n, o)
     )
 
     batches = iter(ResultPartitionReader(descriptor, 0))
@@ -487,3 +487,11 @@ def test_cleanup_removes_every_partition(tmp_path):
 
     assert os.listdir(tmp_path) == []
     assert isinstance(directory, SpillDirectory)
+
+
+def test_the_old_module_still_exports_every_name_from_its_new_home():
+    """``minicluster.network.spill`` was one module; code written against it still works."""
+    for name in spill.__all__:
+        home = getattr(spill, name).__module__
+        assert home.startswith("minicluster.network.spill_"), (name, home)
+        assert getattr(importlib.import_module(home), name) is getattr(spill, name)

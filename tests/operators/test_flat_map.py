@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.operators.base import OperatorContext, ProcessingTimeService
 from minicluster.operators.simple import FlatMapOperator
 

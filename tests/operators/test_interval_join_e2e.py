@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.common import Duration, Time
 from minicluster.datastream import ProcessFunction, StreamExecutionEnvironment
 from minicluster.datastream.functions import ProcessJoinFunction

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.datastream.functions import KeyedCoProcessFunction, KeyedProcessFunction
 from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.state import ValueStateDescriptor

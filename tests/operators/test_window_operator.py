@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from minicluster._functions import RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.common import Time
 from minicluster.datastream import StreamExecutionEnvironment
 from minicluster.datastream.functions import AggregateFunction, ProcessWindowFunction

@@ -14,7 +14,9 @@ from fractions import Fraction
 
 import pytest
 
-from minicluster._functions import AggregateFunction, ReduceFunction, RuntimeContext
+from minicluster._functions.runtime_context import RuntimeContext
+from minicluster._functions.simple import ReduceFunction
+from minicluster._functions.window import AggregateFunction
 from minicluster.common import Time
 from minicluster.datastream.state import (
     AggregatingState,

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minicluster._functions import ReduceFunction, resolve_function
+from minicluster._functions.base import resolve_function
+from minicluster._functions.simple import ReduceFunction
 from minicluster._output_tag import OutputTag
 from minicluster.operators.window.assigners import SlidingEventTimeWindows, TumblingEventTimeWindows
 from minicluster.operators.window.preaggregation import PARTIAL

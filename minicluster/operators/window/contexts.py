@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minicluster._functions import (
+from minicluster._functions.window import (
     KeyedStateStore,
     ProcessAllWindowFunction,
     ProcessWindowFunction,

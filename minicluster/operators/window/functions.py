@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from minicluster._functions import (
+from minicluster._functions.base import resolve_function
+from minicluster._functions.simple import ReduceFunction
+from minicluster._functions.window import (
     AllWindowFunction,
     ProcessAllWindowFunction,
     ProcessWindowFunction,
-    ReduceFunction,
     WindowFunction,
-    resolve_function,
 )
 from minicluster.state.descriptors import (
     AggregatingStateDescriptor,

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minicluster._functions import KeySelector, ReduceFunction, resolve_function
+from minicluster._functions.base import resolve_function
+from minicluster._functions.simple import KeySelector, ReduceFunction
 from minicluster._output_tag import OutputTag
 from minicluster.operators.base import OperatorContext
 from minicluster.operators.keyed_process import KeyedOperatorBase

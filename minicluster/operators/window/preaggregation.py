@@ -38,15 +38,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from minicluster._functions import (
-    AggregateFunction,
-    Function,
-    KeySelector,
-    ReduceFunction,
-    close_function,
-    open_function,
-    resolve_function,
-)
+from minicluster._functions.base import Function, close_function, open_function, resolve_function
+from minicluster._functions.simple import KeySelector, ReduceFunction
+from minicluster._functions.window import AggregateFunction
 from minicluster.operators.base import OperatorContext, StreamOperator
 from minicluster.operators.window.assigners import (
     SlidingEventTimeWindows,
