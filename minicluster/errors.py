@@ -17,6 +17,34 @@ class InvalidProgramError(MiniClusterError, ValueError):
     """The job graph cannot run as written (found before any process starts)."""
 
 
+class ConfigurationError(InvalidProgramError):
+    """A configuration value cannot be used (found when the job is submitted).
+
+    The message names every bad key, the value it holds and what is expected, e.g.
+    ``configuration minicluster.batch-size='many' is not an integer``.
+
+    Attributes:
+        problems: ``(key, value, reason)`` for every bad value, in the order of
+            ``ExecutionConfig``'s fields.
+        key: the first bad key.
+        value: the value it holds.
+    """
+
+    def __init__(self, problems: list[tuple[str, object, str]]) -> None:
+        if not problems:
+            raise ValueError("ConfigurationError needs at least one problem")
+        lines = [f"configuration {key}={value!r} {reason}" for key, value, reason in problems]
+        super().__init__(
+            lines[0] if len(lines) == 1
+            else f"{len(lines)} bad configuration values:\n  " + "\n  ".join(lines)
+        )
+        self.problems = tuple(problems)
+        self.key, self.value = problems[0][0], problems[0][1]
+
+    def __reduce__(self):
+        return type(self), (list(self.problems),)
+
+
 class NotEnoughSlotsError(MiniClusterError):
     """The job needs more slots than the cluster has."""
 
@@ -69,6 +97,7 @@ class TaskManagerLostError(JobExecutionError):
 
 __all__ = [
     "ClusterError",
+    "ConfigurationError",
     "InvalidProgramError",
     "JobExecutionError",
     "MiniClusterError",

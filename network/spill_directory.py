@@ -57,16 +57,8 @@ class SpillDirectory:
         return f"SpillDirectory({self.path!r}{', tmpfs' if self.on_tmpfs else ''})"
 
 
-def _split_dirs(tmp_dirs: str | Sequence[str]) -> list[str]:
-    if isinstance(tmp_dirs, str):
-        for separator in ("|", os.pathsep):
-            tmp_dirs = tmp_dirs.replace(separator, ",")
-        tmp_dirs = tmp_dirs.split(",")
-    return [d.strip() for d in tmp_dirs if d and d.strip()]
-
-
 def create_spill_directory(
-    tmp_dirs: str | Sequence[str] | None = None,
+    tmp_dirs: Sequence[str] = (),
     size_estimate: int = 0,
     *,
     shm_dir: str = "/dev/shm",
@@ -76,13 +68,15 @@ def create_spill_directory(
     """Create the private folder where a cluster's partitions are spilled.
 
     The base folder is, in order: the first of ``tmp_dirs`` (Flink's ``io.tmp.dirs``,
-    separated by ``,``, ``|`` or the path separator) with ``size_estimate`` bytes free
+    as the job's ``ExecutionConfig`` split it) with ``size_estimate`` bytes free
     (the first one if none has); else ``shm_dir`` (tmpfs: memory) when it exists, is
     writable, and both it and the available memory hold twice ``size_estimate``; else
     ``tempfile.gettempdir()``. The folder is created with mode 0700.
     """
     on_tmpfs = False
-    candidates = _split_dirs(tmp_dirs) if tmp_dirs is not None else []
+    if isinstance(tmp_dirs, str):
+        raise TypeError(f"tmp_dirs is a sequence of folders, got the str {tmp_dirs!r}")
+    candidates = list(tmp_dirs)
     if candidates:
         for candidate in candidates:
             os.makedirs(candidate, exist_ok=True)

@@ -2,25 +2,21 @@
 
 Configuration comes, later entries winning, from: the defaults of the process (set by
 ``minicluster run -p N -D key=value``), the ``Configuration`` given to
-``get_execution_environment``, and the environment's setters. Keys use Flink's names:
-``parallelism.default``, ``pipeline.max-parallelism``, ``taskmanager.count``,
-``taskmanager.numberOfTaskSlots``, ``taskmanager.network.memory.buffers-per-channel``,
-``pipeline.auto-watermark-interval`` (ms, default 200; 0: after every batch), and
-ours, ``minicluster.batch-size`` (records per source batch, default 4096),
-``minicluster.source.file.split-size`` (bytes per ``FileSource`` split, default 4 MiB),
-``minicluster.window.pre-aggregation`` (``true``/``false``: pre-aggregate eligible
-window ``reduce``/``aggregate`` before the keyed exchange, default true) and
-``minicluster.window.pre-aggregation.max-entries`` (default 100000).
+``get_execution_environment``, and the environment's setters. It stays a dict of
+strings (``get_configuration()``); when a job is submitted it is parsed once into an
+``ExecutionConfig`` (``common/execution_config.py``: every engine key, its type and
+default), so a bad value fails there, naming the key, before any process starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable
 
+from minicluster.common.execution_config import ExecutionConfig, read_option
 from minicluster.datastream.boundedness import Boundedness, boundedness_of
-from minicluster.datastream.execution_mode import CONFIG_KEY as EXECUTION_MODE_KEY
 from minicluster.datastream.execution_mode import RuntimeExecutionMode
 from minicluster.datastream._builtin_sources import CollectionSource, TextFileSource
 from minicluster.graph.job_graph import compile_job_graph
@@ -31,13 +27,14 @@ from minicluster.errors import InvalidProgramError
 from minicluster.jobmanager.client import submit
 from minicluster.operators.sources import SourceOperator
 from minicluster.operators.split_source import SplitSourceOperator, is_split_source
-from minicluster.state.key_groups import DEFAULT_MAX_PARALLELISM
 
 if TYPE_CHECKING:
     from minicluster.datastream.data_stream import DataStream
 
 _PROCESS_DEFAULTS: dict[str, str] = {}
-DEFAULT_BATCH_SIZE = 4096
+PARALLELISM_KEY = "parallelism.default"
+MAX_PARALLELISM_KEY = "pipeline.max-parallelism"
+RUNTIME_MODE_KEY = "execution.runtime-mode"
 
 
 def set_process_defaults(config: dict[str, str]) -> None:
@@ -59,19 +56,6 @@ def _as_dict(configuration: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in to_dict().items()}
 
 
-def _positive_int(config: dict[str, str], key: str, default: int) -> int:
-    raw = config.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"configuration {key}={raw!r} is not an integer") from None
-    if value < 1:
-        raise ValueError(f"configuration {key}={raw!r} must be >= 1")
-    return value
-
-
 class StreamExecutionEnvironment:
     """Builds a StreamGraph through the DataStream API and executes it."""
 
@@ -91,26 +75,24 @@ class StreamExecutionEnvironment:
     def _new_graph(self) -> StreamGraph:
         return StreamGraph(
             job_name="",
-            default_parallelism=_positive_int(
-                self._config, "parallelism.default", os.cpu_count() or 1
+            default_parallelism=(
+                read_option(self._config, PARALLELISM_KEY) or os.cpu_count() or 1
             ),
-            max_parallelism=_positive_int(
-                self._config, "pipeline.max-parallelism", DEFAULT_MAX_PARALLELISM
-            ),
+            max_parallelism=read_option(self._config, MAX_PARALLELISM_KEY),
         )
 
     def configure(self, configuration: Any) -> "StreamExecutionEnvironment":
         self._config.update(_as_dict(configuration))
-        if "parallelism.default" in self._config:
-            self._graph.default_parallelism = _positive_int(self._config, "parallelism.default", 1)
-        if "pipeline.max-parallelism" in self._config:
-            self._graph.max_parallelism = _positive_int(self._config, "pipeline.max-parallelism", 1)
+        if PARALLELISM_KEY in self._config:
+            self._graph.default_parallelism = read_option(self._config, PARALLELISM_KEY)
+        if MAX_PARALLELISM_KEY in self._config:
+            self._graph.max_parallelism = read_option(self._config, MAX_PARALLELISM_KEY)
         return self
 
     def set_parallelism(self, parallelism: int) -> "StreamExecutionEnvironment":
         if not isinstance(parallelism, int) or parallelism < 1:
             raise ValueError(f"parallelism must be an int >= 1, got {parallelism!r}")
-        self._config["parallelism.default"] = str(parallelism)
+        self._config[PARALLELISM_KEY] = str(parallelism)
         self._graph.default_parallelism = parallelism
         return self
 
@@ -120,7 +102,7 @@ class StreamExecutionEnvironment:
     def set_max_parallelism(self, max_parallelism: int) -> "StreamExecutionEnvironment":
         if not isinstance(max_parallelism, int) or not 0 < max_parallelism <= 32768:
             raise ValueError(f"max parallelism must be in [1, 32768], got {max_parallelism!r}")
-        self._config["pipeline.max-parallelism"] = str(max_parallelism)
+        self._config[MAX_PARALLELISM_KEY] = str(max_parallelism)
         self._graph.max_parallelism = max_parallelism
         return self
 
@@ -133,11 +115,11 @@ class StreamExecutionEnvironment:
             raise TypeError(
                 f"set_runtime_mode() takes a RuntimeExecutionMode, got {execution_mode!r}"
             )
-        self._config[EXECUTION_MODE_KEY] = execution_mode.name
+        self._config[RUNTIME_MODE_KEY] = execution_mode.name
         return self
 
     def get_runtime_mode(self) -> RuntimeExecutionMode:
-        return RuntimeExecutionMode.from_config(self._config)
+        return read_option(self._config, RUNTIME_MODE_KEY)
 
     def get_configuration(self) -> dict[str, str]:
         """The effective configuration, as a dict of Flink keys to string values."""
@@ -315,17 +297,17 @@ class StreamExecutionEnvironment:
         self._graph = self._new_graph()
         return run
 
-    def _execution_config(self, graph: StreamGraph) -> dict[str, str]:
-        """The job's configuration, with the runtime mode resolved: AUTOMATIC becomes
-        BATCH when every source is bounded, else STREAMING (as in Flink).
+    def _execution_config(self, graph: StreamGraph) -> ExecutionConfig:
+        """The job's configuration, parsed, with the runtime mode resolved: AUTOMATIC
+        becomes BATCH when every source is bounded, else STREAMING (as in Flink).
 
         Raises:
+            ConfigurationError: a value cannot be used (the message names every one).
             InvalidProgramError: BATCH mode with an unbounded source (before any
                 process starts).
         """
-        config = dict(self._config)
-        config.setdefault("minicluster.batch-size", str(DEFAULT_BATCH_SIZE))
-        requested = RuntimeExecutionMode.from_config(config)
+        config = ExecutionConfig.from_dict(self._config)
+        requested = config.runtime_mode
         unbounded = [
             node.name for node in graph.nodes.values()
             if node.is_source
@@ -338,6 +320,5 @@ class StreamExecutionEnvironment:
                 "that end. Run it in STREAMING or AUTOMATIC mode, or make the source bounded "
                 "(FileSource: process_static_file_set())"
             )
-        if EXECUTION_MODE_KEY in config:  # operators read the resolved mode
-            config[EXECUTION_MODE_KEY] = requested.resolve(all_sources_bounded=not unbounded).name
-        return config
+        # operators read the resolved mode
+        return replace(config, runtime_mode=requested.resolve(all_sources_bounded=not unbounded))

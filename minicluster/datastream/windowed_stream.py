@@ -26,6 +26,7 @@ from minicluster._functions.window import (
     ProcessWindowFunction,
     WindowFunction,
 )
+from minicluster.common.execution_config import read_option
 from minicluster._output_tag import OutputTag
 from minicluster.network.partitioners import ForwardPartitioner, KeyGroupStreamPartitioner
 from minicluster.operators.window.assigners import (
@@ -44,7 +45,6 @@ from minicluster.operators.window.preaggregation import (
     PartialAwareKeySelector,
     WindowPreAggregateOperator,
     pre_aggregation_blocker,
-    pre_aggregation_enabled,
 )
 from minicluster.operators.window.triggers import Trigger
 
@@ -171,7 +171,7 @@ class _Windowed:
         or when it could change the results."""
         keyed = self._keyed_stream
         env = keyed._env
-        if not pre_aggregation_enabled(env.get_configuration()):
+        if not read_option(env.get_configuration(), "minicluster.window.pre-aggregation"):
             return None
         blocker = pre_aggregation_blocker(
             self._window_assigner, trigger, self._evictor, contents, keyed._key_selector

@@ -36,6 +36,7 @@ from typing import Callable, Iterable, Iterator
 
 import zmq
 
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.errors import ClusterError
 from minicluster.slots import messages as msg
 from minicluster.slots.taskmanager import (
@@ -113,20 +114,12 @@ class MiniCluster:
         self.running_job: str | None = None
 
     @classmethod
-    def from_configuration(cls, config: dict[str, str]) -> "MiniCluster":
-        def number(key: str, default: int | None) -> int | None:
-            value = config.get(key)
-            if value is None:
-                return default
-            try:
-                return int(value)
-            except ValueError:
-                raise ValueError(f"configuration {key}={value!r} is not an integer") from None
-
+    def from_configuration(cls, config: ExecutionConfig) -> "MiniCluster":
+        """The embedded cluster of a job that runs without an active cluster."""
         return cls(
-            taskmanagers=number("taskmanager.count", None),
-            slots_per_taskmanager=number("taskmanager.numberOfTaskSlots", 1),
-            buffers_per_channel=number("taskmanager.network.memory.buffers-per-channel", 4),
+            taskmanagers=config.taskmanager_count,
+            slots_per_taskmanager=config.slots_per_taskmanager,
+            buffers_per_channel=config.buffers_per_channel,
         )
 
     # -- lifecycle ----------------------------------------------------------------

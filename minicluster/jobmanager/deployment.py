@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import cloudpickle
 
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.errors import InvalidProgramError
 from minicluster.graph.execution_graph import ExecutionGraph, build_execution_graph
 from minicluster.graph.job_graph import JobGraph
@@ -76,9 +77,12 @@ class Deployment:
     execution_graph: ExecutionGraph
     assignment: Assignment  # STREAMING: every subtask; BATCH: empty (per Stage)
     operator_payloads: dict[int, bytes]
-    batch_size: int
-    config: dict[str, str]
-    batch: bool = False
+    config: ExecutionConfig  # the job's, parsed in the client
+
+    @property
+    def batch(self) -> bool:
+        """BATCH mode: stage by stage, every JobEdge blocking."""
+        return self.config.is_batch
 
     def create_tasks(self, env: TaskEnvironment, stage: Stage | None = None) -> list[Invokable]:
         from minicluster.operators.task import StreamTask  # TaskManager side only
@@ -100,22 +104,18 @@ def build_deployment(
     job_graph: JobGraph,
     tm_count: int,
     slots_per_tm: int,
-    batch_size: int,
-    config: dict[str, str],
-    batch: bool = False,
+    config: ExecutionConfig,
 ) -> tuple[Deployment, bytes]:
     """Assign slots and serialize; returns the deployment and its shipped bytes.
 
     In BATCH mode slots are assigned per stage (``jobmanager/batch_scheduler.py``), so
     a job runs on fewer slots than its parallelism."""
     execution_graph = build_execution_graph(job_graph)
-    assignment = {} if batch else assign_slots(job_graph, tm_count, slots_per_tm)
+    assignment = {} if config.is_batch else assign_slots(job_graph, tm_count, slots_per_tm)
     payloads = {}
     for node in stream_graph.nodes.values():
         payloads[node.id] = _dumps(node.operator, f"operator {node.name!r}")
-    deployment = Deployment(
-        execution_graph, assignment, payloads, batch_size, dict(config), batch
-    )
+    deployment = Deployment(execution_graph, assignment, payloads, config)
     return deployment, _dumps(deployment, "the job graph (partitioners, key selectors)")
 
 

@@ -56,7 +56,7 @@ from minicluster.jobmanager.attempts import StageAttempts, Subtask
 from minicluster.jobmanager.cluster import MiniCluster, TaskManagerDied
 from minicluster.graph.regions import PipelinedRegion, pipelined_regions
 from minicluster.jobmanager.failover import PARTITION_ERRORS, regions_to_restart
-from minicluster.jobmanager.restart_strategy import RestartStrategy, RestartStrategyConfig
+from minicluster.jobmanager.restart_strategy import RestartStrategy
 from minicluster.jobmanager.batch_scheduler import ready_regions, region_waves
 from minicluster.jobmanager.deployment import Deployment, Stage
 from minicluster.jobmanager.scheduler import Assignment
@@ -135,7 +135,7 @@ class JobRun:
         try:
             if self.deployment.batch:
                 self.spill_dir = create_spill_directory(
-                    self.deployment.config.get("io.tmp.dirs"),
+                    self.deployment.config.io_tmp_dirs,
                     size_estimate=self.source_coordinator.input_bytes(),
                 )
             yield from self._supervise()
@@ -198,7 +198,7 @@ class JobRun:
         cluster = self.cluster
         job_graph = self.deployment.execution_graph.job_graph
         regions = self.regions = pipelined_regions(job_graph)
-        restart = self._restart = RestartStrategyConfig.from_config(self.deployment.config).create()
+        restart = self._restart = RestartStrategy(self.deployment.config)
         self._attempts = {r.id: 0 for r in regions}
         self._done = {r.id: {} for r in regions}  # (vertex, subtask) -> records in
         fresh = {r.id for r in regions}  # regions whose next run is a new attempt
@@ -385,7 +385,7 @@ class JobRun:
         if not restart.can_restart():
             raise failure
         lost = self._lost_producers(region, failure)
-        full = restart.config.failover == "full"
+        full = restart.config.failover_strategy == "full"
         rerun, scope = regions_to_restart(self.regions, region.id, lost, full, subtasks_known)
         if scope.cancels_running:
             raise _RegionRestart(failure, rerun)

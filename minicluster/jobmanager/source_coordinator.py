@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.graph.job_graph import JobGraph
 from minicluster.graph.stream_graph import StreamGraph
 from minicluster.slots import messages as msg
@@ -40,7 +41,7 @@ class SourceCoordinator:
 
     @classmethod
     def for_job(
-        cls, stream_graph: StreamGraph, job_graph: JobGraph, config: dict[str, str]
+        cls, stream_graph: StreamGraph, job_graph: JobGraph, config: ExecutionConfig
     ) -> SourceCoordinator:
         """Create the enumerator of every split source of the job (in the client)."""
         enumerators = {}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from minicluster._functions.runtime_context import RuntimeContext
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.network.channels import OutputChannel
 
 
@@ -71,14 +72,15 @@ class ProcessingTimeService:
 
 @dataclass(slots=True)
 class OperatorContext:
-    """What the task gives an operator when it opens."""
+    """What the task gives an operator when it opens; ``config`` is the job's
+    parsed configuration (``config.raw``: every key as the user gave it)."""
 
     runtime_context: RuntimeContext
     subtask_index: int
     parallelism: int
     max_parallelism: int
     batch_size: int
-    config: dict[str, str]
+    config: ExecutionConfig
     processing_time: ProcessingTimeService
     open_client_channel: Callable[[], OutputChannel]
 

@@ -29,8 +29,6 @@ from typing import Any
 
 from minicluster.operators.base import OperatorContext, StreamOperator
 
-JOB_UUID_KEY = "minicluster.job.uuid"  # set by the client for each submission
-
 
 class InProgressPart:
     """An open part file (Flink's ``PartFileInfo``: size, creation, last update)."""
@@ -99,7 +97,7 @@ class FileSinkOperator(StreamOperator):
 
     def open(self, ctx: OperatorContext) -> None:
         os.makedirs(self.base_path, exist_ok=True)
-        job = (getattr(ctx, "config", None) or {}).get(JOB_UUID_KEY)
+        job = ctx.config.job_uuid
         if job is None:
             self._unique_id = str(uuid.uuid4())
         else:

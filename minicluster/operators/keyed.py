@@ -53,7 +53,7 @@ class KeyedReduceOperator(StreamOperator):
         self._reduce = resolve_function(self.reduce_function, ReduceFunction, "reduce")
         self._accumulators: dict = {}
         self._timestamps: dict = {}
-        self._batch = ctx.config.get("execution.runtime-mode") == "BATCH"
+        self._batch = ctx.config.is_batch
         self._batch_size = ctx.batch_size
         # BATCH + a field aggregation: fold plain field values per key (FieldFolder)
         reduce = self.reduce_function

@@ -13,7 +13,8 @@ than slow ones (work stealing, as Flink's static file source). The TaskManager l
 never waits for the answer: the task is simply not runnable until it arrives.
 
 A split source is any object with ``create_enumerator(parallelism, config)`` (called
-once per job in the client; the enumerator's ``next_split(subtask_index)`` returns
+once per job in the client with the job's ``ExecutionConfig``, whose ``raw`` holds
+every key as given; the enumerator's ``next_split(subtask_index)`` returns
 the next split or None) and ``read_split(split, batch_size)`` (an iterable of source
 items, see ``sources.py``). An unbounded source's enumerator also has ``discover()``
 and ``next_discovery`` (a ``time.monotonic`` time): its None means "none yet", and the
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterator
 
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.network.events import MIN_WATERMARK
 from minicluster.operators.base import OperatorContext
 from minicluster.operators.sources import REQUEST_SPLIT, SourceItem, SourceOperator
@@ -48,7 +50,7 @@ class SplitSourceOperator(SourceOperator):
             )
         self.source = source
 
-    def create_split_enumerator(self, parallelism: int, config: dict[str, str]) -> Any:
+    def create_split_enumerator(self, parallelism: int, config: ExecutionConfig) -> Any:
         """The job's enumerator, created in the client and kept in the supervisor."""
         return self.source.create_enumerator(parallelism, config)
 

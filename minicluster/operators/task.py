@@ -64,13 +64,6 @@ if TYPE_CHECKING:
     from minicluster.jobmanager.deployment import Deployment, Stage
 
 
-COMBINER_KEY = "minicluster.batch.combiner"
-COMBINER_MAX_ENTRIES_KEY = "minicluster.batch.combiner.max-entries"
-SORT_INPUTS_KEY = "minicluster.batch.sort-inputs"
-SORT_MEMORY_RECORDS_KEY = "minicluster.batch.sort.memory-records"
-DEFAULT_SORT_MEMORY_RECORDS = 2_000_000
-
-
 class _InputState:
     """Event-time bookkeeping of one input channel."""
 
@@ -165,8 +158,8 @@ class StreamTask:
                     writer = CombiningRecordWriter(
                         partitioner, partition, consumers, name + " with combiner",
                         job_edge.id, key_of, reduce,
-                        int(self._deployment.config.get(COMBINER_MAX_ENTRIES_KEY, 100_000)),
-                        self._deployment.batch_size,
+                        self._deployment.config.batch_combiner_max_entries,
+                        self._deployment.config.batch_size,
                     )
                 self._blocking_writers.append(writer)
                 key = (job_edge.source_node, job_edge.side_tag)
@@ -178,7 +171,7 @@ class StreamTask:
         reduce (``reduce``, ``sum``, ``min``, ...) that allows a combiner."""
         if not isinstance(job_edge.partitioner, KeyGroupStreamPartitioner):
             return None
-        if self._deployment.config.get(COMBINER_KEY, "true").strip().lower() == "false":
+        if not self._deployment.config.batch_combiner:
             return None
         operator = pickle.loads(self._deployment.operator_payloads[job_edge.target_node])
         combiner = getattr(operator, "combiner", None)
@@ -232,7 +225,7 @@ class StreamTask:
             subtask_index=self.subtask_index,
             parallelism=vertex.parallelism,
             max_parallelism=vertex.max_parallelism,
-            batch_size=self._deployment.batch_size,
+            batch_size=self._deployment.config.batch_size,
             config=self._deployment.config,
             processing_time=self.processing_time,
             open_client_channel=self._open_client_channel,
@@ -382,18 +375,15 @@ class StreamTask:
         selectors = getattr(self._head.operator, "batch_key_selectors", None)
         selectors = selectors() if callable(selectors) else None
         config = self._deployment.config
-        if not selectors or config.get(SORT_INPUTS_KEY, "true").strip().lower() == "false":
+        if not selectors or not config.batch_sort_inputs:
             return False
         stage = self._stage
-        budget = int(
-            config.get(SORT_MEMORY_RECORDS_KEY, DEFAULT_SORT_MEMORY_RECORDS)
-        )
         prefix = f"sort-vertex{self.vertex_id}-subtask{self.subtask_index}" + (
             f"-attempt{self.attempt}" if self.attempt else ""
         )
         return GroupedBlockingInputs(
-            self._blocking_inputs, selectors, budget, stage.spill_dir, prefix,
-            self._deployment.batch_size,
+            self._blocking_inputs, selectors, config.batch_sort_memory_records,
+            stage.spill_dir, prefix, config.batch_size,
         )
 
     def _step_grouped(self) -> None:

@@ -24,22 +24,6 @@ from minicluster.common.watermark_strategy import (
 from minicluster.network.events import MAX_WATERMARK, MIN_WATERMARK
 from minicluster.operators.base import OperatorContext, StreamOperator
 
-DEFAULT_WATERMARK_INTERVAL_MS = 200
-
-
-def parse_interval_ms(raw: str | None) -> int:
-    """``"200"``, ``"200 ms"``, ``"2 s"`` -> milliseconds (Flink's duration syntax)."""
-    if raw is None:
-        return DEFAULT_WATERMARK_INTERVAL_MS
-    text = raw.strip().lower().replace(" ", "")
-    for suffix, factor in (("ms", 1), ("s", 1000), ("min", 60_000)):
-        if text.endswith(suffix) and text[: -len(suffix)].isdigit():
-            return int(text[: -len(suffix)]) * factor
-    if text.isdigit():
-        return int(text)
-    raise ValueError(f"pipeline.auto-watermark-interval={raw!r} is not a duration")
-
-
 class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
     def __init__(self, strategy: WatermarkStrategy) -> None:
         if not isinstance(strategy, WatermarkStrategy):
@@ -55,7 +39,7 @@ class TimestampsAndWatermarksOperator(StreamOperator, WatermarkOutput):
             self._extract = assigner.function  # a lambda: call it directly, once per record
         else:
             self._extract = assigner.extract_timestamp
-        self._interval_ms = parse_interval_ms(ctx.config.get("pipeline.auto-watermark-interval"))
+        self._interval_ms = ctx.config.auto_watermark_interval_ms
         self._last_periodic = ctx.processing_time.current_processing_time()
         if self._interval_ms > 0:  # also without input: a pause must not hold time back
             ctx.processing_time.register(

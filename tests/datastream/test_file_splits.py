@@ -11,13 +11,12 @@ import types
 import pytest
 
 from minicluster.datastream import _builtin_sources
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.datastream.connectors._file_splits import (
-    DEFAULT_SPLIT_SIZE,
     FileSourceSplit,
     StaticFileSplitEnumerator,
     create_splits,
     list_files,
-    parse_split_size,
 )
 from minicluster.datastream.connectors.file_system import FileSource, StreamFormat
 from minicluster.operators.sources import REQUEST_SPLIT
@@ -40,7 +39,7 @@ def source_over(*paths) -> FileSource:
 
 
 def read_by_splits(source: FileSource, split_size: int, batch_size: int = 3) -> list[str]:
-    enumerator = source.create_enumerator(2, {"minicluster.source.file.split-size": str(split_size)})
+    enumerator = source.create_enumerator(2, ExecutionConfig(file_split_size=split_size))
     lines = []
     while (split := enumerator.next_split(0)) is not None:
         for batch in source.read_split(split, batch_size):
@@ -93,22 +92,6 @@ def test_files_are_cut_by_split_size_and_empty_files_have_none(tmp_path):
     ]
     assert [s.split_id for s in splits] == ["0", "1", "2", "3"]
     assert len(create_splits((str(tmp_path),), 1 << 20)) == 2  # one per non-empty file
-
-
-@pytest.mark.parametrize(
-    ("raw", "size"),
-    [(None, DEFAULT_SPLIT_SIZE), ("17", 17), ("64kb", 64 << 10), ("4 mb", 4 << 20),
-     ("1g", 1 << 30), ("2MiB", 2 << 20)],
-)
-def test_split_size_configuration(raw, size):
-    config = {} if raw is None else {"minicluster.source.file.split-size": raw}
-    assert parse_split_size(config) == size
-
-
-@pytest.mark.parametrize("raw", ["0", "-1", "4 parsecs", "", "1.5mb"])
-def test_a_bad_split_size_is_named(raw):
-    with pytest.raises(ValueError, match="minicluster.source.file.split-size"):
-        parse_split_size({"minicluster.source.file.split-size": raw})
 
 
 def test_a_split_validates_its_range():
@@ -206,7 +189,7 @@ def test_file_uris_and_relative_paths_become_absolute(tmp_path, monkeypatch):
 def test_the_reader_asks_for_a_split_whenever_it_has_none(tmp_path):
     (tmp_path / "f.txt").write_bytes(b"one\ntwo\nthree\n")
     source = source_over(tmp_path)
-    splits = source.create_enumerator(1, {"minicluster.source.file.split-size": "5"})
+    splits = source.create_enumerator(1, ExecutionConfig(file_split_size=5))
     reader = SplitSourceOperator(source)
     reader.open(types.SimpleNamespace(batch_size=10))
 

@@ -416,7 +416,7 @@ def _mode(path):
 def test_io_tmp_dirs_is_honoured(tmp_path):
     configured = tmp_path / "spill-here"
 
-    with create_spill_directory(str(configured)) as directory:
+    with create_spill_directory([str(configured)]) as directory:
         assert os.path.dirname(directory.path) == str(configured)
         assert _mode(directory.path) == 0o700
         assert not directory.on_tmpfs
@@ -427,7 +427,7 @@ def test_io_tmp_dirs_takes_the_first_with_room(tmp_path):
     usage = {str(full): _Usage(10), str(roomy): _Usage(10**9)}
 
     directory = create_spill_directory(
-        f"{full},{roomy}", 1000, disk_usage=lambda p: usage[p]
+        [str(full), str(roomy)], 1000, disk_usage=lambda p: usage[p]
     )
     try:
         assert os.path.dirname(directory.path) == str(roomy)
@@ -446,14 +446,14 @@ def test_tmpfs_when_it_has_room_else_the_temp_dir(tmp_path, monkeypatch):
 
     def create(estimate, free, memory):
         return create_spill_directory(
-            None, estimate, shm_dir=str(shm), disk_usage=usage(free),
+            (), estimate, shm_dir=str(shm), disk_usage=usage(free),
             available_memory=lambda: memory,
         )
 
     roomy = create(10**6, free=2 * 10**6, memory=2 * 10**6)
     full = create(10**6, free=2 * 10**6 - 1, memory=10**9)  # twice the estimate: headroom
     short_of_memory = create(10**6, free=10**9, memory=2 * 10**6 - 1)
-    missing = create_spill_directory(None, 0, shm_dir=str(tmp_path / "no-shm"))
+    missing = create_spill_directory((), 0, shm_dir=str(tmp_path / "no-shm"))
 
     assert os.path.dirname(roomy.path) == str(shm) and roomy.on_tmpfs
     for elsewhere in (full, short_of_memory, missing):
@@ -476,7 +476,7 @@ def test_the_default_spill_folder_is_private(tmp_path):
 
 
 def test_cleanup_removes_every_partition(tmp_path):
-    directory = create_spill_directory(str(tmp_path))
+    directory = create_spill_directory([str(tmp_path)])
     _write(directory.path, [_batches(1, 10)], partition_id="a")
     unfinished = ResultPartitionWriter(directory, "b", 1)
     unfinished.write(0, [1])

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from minicluster.common import Duration, Encoder
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.datastream.connectors.file_system import (
     BucketAssigner,
     FileSink,
@@ -42,6 +43,7 @@ class Harness:
 class _Context:
     def __init__(self, time):
         self.processing_time = time
+        self.config = ExecutionConfig()  # no job_uuid: a random id per writer
 
 
 def sink(base, prefix="part", suffix="", policy=None, check_ms=None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from minicluster._functions.runtime_context import RuntimeContext
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.operators.base import OperatorContext, ProcessingTimeService
 from minicluster.operators.simple import FlatMapOperator
 
@@ -25,7 +26,7 @@ def opened(function, batch_size):
     operator.open(OperatorContext(
         runtime_context=RuntimeContext("Flat Map", 0, 1, 128),
         subtask_index=0, parallelism=1, max_parallelism=128, batch_size=batch_size,
-        config={}, processing_time=ProcessingTimeService(lambda: 0.0),
+        config=ExecutionConfig(), processing_time=ProcessingTimeService(lambda: 0.0),
         open_client_channel=None,
     ))
     return operator, output

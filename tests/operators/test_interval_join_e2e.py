@@ -27,6 +27,7 @@ import pytest
 
 from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.common import Duration, Time
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.datastream import ProcessFunction, StreamExecutionEnvironment
 from minicluster.datastream.functions import ProcessJoinFunction
 from minicluster.errors import JobExecutionError
@@ -327,7 +328,7 @@ def open_operator(lower, upper, lower_inclusive=True, upper_inclusive=True):
     operator.output = RecordingOutput()
     operator.open(OperatorContext(
         runtime_context=RuntimeContext("Interval Join", 0, 1, 128),
-        subtask_index=0, parallelism=1, max_parallelism=128, batch_size=16, config={},
+        subtask_index=0, parallelism=1, max_parallelism=128, batch_size=16, config=ExecutionConfig(),
         processing_time=ProcessingTimeService(lambda: 0), open_client_channel=None,
     ))
     return operator

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from minicluster._functions.runtime_context import RuntimeContext
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.datastream.functions import KeyedCoProcessFunction, KeyedProcessFunction
 from minicluster.datastream.output_tag import OutputTag
 from minicluster.datastream.state import ValueStateDescriptor
@@ -39,7 +40,7 @@ def opened(operator):
     operator.open(OperatorContext(
         runtime_context=RuntimeContext("Process", 0, 1, 128),
         subtask_index=0, parallelism=1, max_parallelism=128, batch_size=64,
-        config={}, processing_time=ProcessingTimeService(lambda: 0.0),
+        config=ExecutionConfig(), processing_time=ProcessingTimeService(lambda: 0.0),
         open_client_channel=None,
     ))
     return output

@@ -15,6 +15,7 @@ import pytest
 
 from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.common import Time
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.datastream import StreamExecutionEnvironment
 from minicluster.datastream.functions import AggregateFunction, ProcessWindowFunction
 from minicluster.datastream.output_tag import OutputTag
@@ -61,7 +62,7 @@ class Harness:
             OperatorContext(
                 runtime_context=RuntimeContext("Window", 0, 1, 128),
                 subtask_index=0, parallelism=1, max_parallelism=128, batch_size=64,
-                config={}, processing_time=self.clock, open_client_channel=None,
+                config=ExecutionConfig(), processing_time=self.clock, open_client_channel=None,
             )
         )
 

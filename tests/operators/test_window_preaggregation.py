@@ -13,6 +13,7 @@ import pytest
 
 from minicluster._functions.runtime_context import RuntimeContext
 from minicluster.common import Time
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.datastream import StreamExecutionEnvironment
 from minicluster.datastream.functions import AggregateFunction, ProcessWindowFunction
 from minicluster.datastream.window import (
@@ -30,7 +31,6 @@ from minicluster.operators.window.preaggregation import (
     PartialAwareKeySelector,
     WindowPreAggregateOperator,
     is_partial,
-    max_entries,
     pre_aggregation_blocker,
 )
 from minicluster.operators.window.triggers import CountTrigger, EventTimeTrigger
@@ -90,7 +90,7 @@ class RecordingOutput:
 def context(config=None, batch_size=64, now_ms=0):
     return OperatorContext(
         runtime_context=RuntimeContext("test", 0, 1, 128), subtask_index=0, parallelism=1,
-        max_parallelism=128, batch_size=batch_size, config=config or {},
+        max_parallelism=128, batch_size=batch_size, config=ExecutionConfig.from_dict(config or {}),
         processing_time=ProcessingTimeService(lambda: now_ms / 1000), open_client_channel=None,
     )
 
@@ -247,14 +247,6 @@ def test_an_unhashable_key_fails_as_key_by_does():
 
     with pytest.raises(UnsupportedKeyError, match=r"key \['a'\] of type list is unhashable"):
         push(operator, [(1, "a", 1)])
-
-
-def test_the_max_entries_setting_is_validated():
-    assert max_entries({}) == 100_000
-    with pytest.raises(ValueError, match="max-entries='0' must be >= 1"):
-        max_entries({"minicluster.window.pre-aggregation.max-entries": "0"})
-    with pytest.raises(ValueError, match="is not an integer"):
-        max_entries({"minicluster.window.pre-aggregation.max-entries": "many"})
 
 
 def test_blockers_say_why():

@@ -19,22 +19,10 @@ the user names explicitly is read even if its own name starts with ``.`` or ``_`
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
-
-SPLIT_SIZE_KEY = "minicluster.source.file.split-size"
-DEFAULT_SPLIT_SIZE = 4 << 20
-
-_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
-_UNITS = {
-    "": 1, "b": 1, "bytes": 1,
-    "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "kibibytes": 1 << 10,
-    "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "mebibytes": 1 << 20,
-    "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "gibibytes": 1 << 30,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +51,6 @@ class FileSourceSplit:
 
     def __repr__(self) -> str:
         return f"FileSourceSplit({self.split_id}: {self.path} [{self.offset}, {self.end}))"
-
-
-def parse_split_size(config: dict[str, str]) -> int:
-    """``minicluster.source.file.split-size``: bytes, or Flink's memory sizes
-    (``64kb``, ``4 mb``, ``1g``; binary units)."""
-    raw = config.get(SPLIT_SIZE_KEY)
-    if raw is None:
-        return DEFAULT_SPLIT_SIZE
-    match = _SIZE.match(str(raw))
-    unit = match and _UNITS.get(match.group(2).lower())
-    if not unit or int(match.group(1)) < 1:
-        raise ValueError(
-            f"configuration {SPLIT_SIZE_KEY}={raw!r} is not a size >= 1 byte; write "
-            "bytes or a memory size such as '4mb' or '512kb'"
-        )
-    return int(match.group(1)) * unit
 
 
 def list_files(paths: tuple[str, ...]) -> list[str]:

@@ -25,6 +25,7 @@ import os
 from typing import Any, Iterator
 from urllib.parse import unquote, urlparse
 
+from minicluster.common.execution_config import ExecutionConfig
 from minicluster.common.serialization import Encoder
 from minicluster.common.time import Duration
 from minicluster.datastream._builtin_sources import LineBatches
@@ -34,7 +35,6 @@ from minicluster.datastream.connectors._file_splits import (
     FileSourceSplit,
     StaticFileSplitEnumerator,
     create_splits,
-    parse_split_size,
 )
 from minicluster.operators.file_sink import FileSinkOperator
 
@@ -153,10 +153,10 @@ class FileSource:
     # -- the split source protocol (operators/split_source.py) -------------------------
 
     def create_enumerator(
-        self, parallelism: int, config: dict[str, str]
+        self, parallelism: int, config: ExecutionConfig
     ) -> StaticFileSplitEnumerator:
         """List and cut the files (in the client, when the job is submitted)."""
-        split_size = parse_split_size(config)
+        split_size = config.file_split_size
         if self.discovery_interval_ms is None:
             return StaticFileSplitEnumerator(create_splits(self.paths, split_size))
         return ContinuousFileSplitEnumerator(self.paths, split_size, self.discovery_interval_ms)

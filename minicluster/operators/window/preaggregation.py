@@ -53,9 +53,6 @@ from minicluster.operators.window.triggers import EventTimeTrigger, Trigger
 from minicluster.operators.window.windows import MIN_TIMESTAMP
 from minicluster.state.key_groups import stable_hash
 
-ENABLED_KEY = "minicluster.window.pre-aggregation"
-MAX_ENTRIES_KEY = "minicluster.window.pre-aggregation.max-entries"
-DEFAULT_MAX_ENTRIES = 100_000
 _MISSING = object()
 
 
@@ -79,30 +76,7 @@ def is_partial(value: Any) -> bool:
     return value.__class__ is tuple and len(value) == 3 and value[0] is PARTIAL
 
 
-# -- configuration and eligibility ------------------------------------------------------
-
-
-def pre_aggregation_enabled(config: dict[str, str]) -> bool:
-    """``minicluster.window.pre-aggregation`` (default true)."""
-    raw = config.get(ENABLED_KEY, "true")
-    text = str(raw).strip().lower()
-    if text not in ("true", "false"):
-        raise ValueError(f"configuration {ENABLED_KEY}={raw!r} must be 'true' or 'false'")
-    return text == "true"
-
-
-def max_entries(config: dict[str, str]) -> int:
-    """``minicluster.window.pre-aggregation.max-entries`` (default 100000)."""
-    raw = config.get(MAX_ENTRIES_KEY)
-    if raw is None:
-        return DEFAULT_MAX_ENTRIES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"configuration {MAX_ENTRIES_KEY}={raw!r} is not an integer") from None
-    if value < 1:
-        raise ValueError(f"configuration {MAX_ENTRIES_KEY}={raw!r} must be >= 1")
-    return value
+# -- eligibility ------------------------------------------------------------------------
 
 
 def _has_lifecycle(function: Any) -> bool:
@@ -199,7 +173,7 @@ class WindowPreAggregateOperator(StreamOperator):
         self._size = assigner._size
         self._slide = getattr(assigner, "_slide", assigner._size)
         self._offset = assigner._offset
-        self._max_entries = max_entries(ctx.config)
+        self._max_entries = ctx.config.window_pre_aggregation_max_entries
         self._batch_size = ctx.batch_size
         self._watermark = MIN_TIMESTAMP
         self._open: dict[int, dict] = {}  # window start -> {key: accumulator}
