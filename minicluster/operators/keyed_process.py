@@ -142,7 +142,10 @@ class KeyedOperatorBase(StreamOperator):
         keys = key_of if isinstance(key_of, list) else [key_of]
         context, set_key, emitter = self.context, self.backend.set_current_key, self.emitter
         append, append_stamp, side = emitter.values.append, emitter.timestamps.append, emitter.side
-        has_timers, discard = self.timers.has_timers, self.backend.discard_key
+        timers = self.timers
+        if not timers.batch:
+            timers.use_batch_mode()  # grouped BATCH input: timers fire per key
+        has_timers, discard = timers.has_timers, self.backend.discard_key
         # Emitter.run_per_record's loop, with two changes for records grouped by key:
         # the current key is set only when it changes (the type check keeps 1 and True
         # apart, as distinct set_current_key calls would), and emit_all is inlined (a

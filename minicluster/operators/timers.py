@@ -9,13 +9,18 @@ A timer fires with its key set as the backend's current key, so ``on_timer`` see
 key's state. A timer registered while firing (even at the same timestamp) fires in the
 same pass if it is already due.
 
-BATCH (key-grouped input): ``fire_all_timers`` at every key change fires the finished
-key's timers of both domains, as Flink's ``BatchExecutionInternalTimeService`` does:
-event time jumps to +inf for that key, then back to -inf for the next one.
+BATCH (key-grouped input, after ``use_batch_mode()``), as Flink's
+``BatchExecutionInternalTimeService``: processing-time timers are only queued (the
+wall clock never fires them); ``fire_all_timers`` at every key change fires the
+finished key's timers of both domains, event time at +inf for that key and -inf again
+for the next one. While they fire the service is quiesced: a timer registered then
+(``on_timer`` re-arming itself) is ignored, with one warning per operator, since it
+would otherwise fire again at once, forever.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 from sortedcontainers import SortedDict
@@ -47,11 +52,35 @@ class InternalTimerService:
         self._processing: SortedDict = SortedDict()
         self._scheduled: set[int] = set()
         self.current_watermark = MIN_WATERMARK
+        self.batch = False  # BATCH, key-grouped input (use_batch_mode)
+        self._quiesced = False  # BATCH: a key's timers are firing
+        self._warned = False
+
+    def use_batch_mode(self) -> None:
+        """BATCH, key-grouped input: timers fire per key (``fire_all_timers``), never
+        on the wall clock."""
+        self.batch = True
 
     # -- registration (for the current key) -----------------------------------------------
 
     def register_event_time_timer(self, timestamp: int, namespace: Any = None) -> None:
+        if self._quiesced:
+            self._ignore("event", timestamp)
+            return
         _add(self._event, int(timestamp), (self._backend.get_current_key(), namespace))
+
+    def _ignore(self, domain: str, timestamp: int) -> None:
+        if not self._warned:
+            self._warned = True
+            # stderr, not warnings.warn: a forked TaskManager may inherit a warnings
+            # filter or recorder (pytest's) that would swallow it
+            print(
+                f"minicluster: warning: BATCH: a {domain}-time timer for {timestamp} was "
+                f"registered while the timers of key {self._backend.get_current_key()!r} "
+                "fired at the end of its records; timers registered then are ignored (as in "
+                "Flink's BATCH mode). This warning is shown once per operator.",
+                file=sys.stderr,
+            )
 
     def event_time_timers_at(self, timestamp: int) -> dict:
         """The ``{(key, namespace): None}`` dict of the event-time timers at
@@ -68,9 +97,12 @@ class InternalTimerService:
         _remove(self._event, int(timestamp), (self._backend.get_current_key(), namespace))
 
     def register_processing_time_timer(self, timestamp: int, namespace: Any = None) -> None:
+        if self._quiesced:
+            self._ignore("processing", timestamp)
+            return
         timestamp = int(timestamp)
         _add(self._processing, timestamp, (self._backend.get_current_key(), namespace))
-        if timestamp not in self._scheduled:
+        if not self.batch and timestamp not in self._scheduled:
             self._scheduled.add(timestamp)
             self._processing_time.register(timestamp, self._fire_processing_time)
 
@@ -110,12 +142,15 @@ class InternalTimerService:
     def fire_all_timers(self) -> None:
         """BATCH, at the end of a key's records: fire every event-time timer (the
         watermark is +inf while they fire), then every processing-time timer (processing
-        time does not wait in BATCH); timers registered while firing fire too. The
+        time does not wait in BATCH). Quiesced meanwhile: registrations are ignored. The
         watermark is -inf again afterwards, for the next key."""
         self.current_watermark = MAX_WATERMARK
-        while self._event or self._processing:
+        self._quiesced = True
+        try:
             _fire_until(self._event, MAX_WATERMARK, self._backend, self._on_event_time)
             _fire_until(self._processing, MAX_WATERMARK, self._backend, self._on_processing_time)
+        finally:
+            self._quiesced = False
         self.current_watermark = MIN_WATERMARK
 
     def _fire_processing_time(self, timestamp: int) -> None:
