@@ -1,14 +1,17 @@
 """The spill folder: where a cluster's blocking result partitions live.
 
     io.tmp.dirs set?  -> a new 0700 folder in the first of them with room
-    else /dev/shm has room for twice the estimate, and so has the machine's available
-         memory (tmpfs pages are memory)?  -> a 0700 folder there
+    else /dev/shm has room for twice the estimate and at least 1 GiB, and the machine's
+         available memory holds twice the estimate (tmpfs pages are memory)?
+         -> a 0700 folder there
     else  -> a 0700 folder in tempfile.gettempdir()
 
 The estimate is the job's input size (``SourceCoordinator.input_bytes``: the bytes of
-its files; 0 for in-memory collections): a job spills at most about that much per
-blocking exchange, compressed. Twice is the headroom for jobs with several exchanges
-and for everything else that lives in memory.
+its files, about 9 bytes per number of a ``NumberSequenceSource``, 0 for in-memory
+collections). It is a heuristic: a job that expands its data (a ``flat_map``, a join)
+spills more than it reads; twice is the headroom, and the 1 GiB floor keeps small
+``/dev/shm`` mounts (64 MB in a default Docker container) out. ``io.tmp.dirs`` puts
+the spill folder on a disk of your choice.
 
 One folder per cluster, private to the user like the runtime folder; ``cleanup()``
 removes it with every partition in it when the job ends, fails or is cancelled.
@@ -22,6 +25,9 @@ import tempfile
 from typing import Callable, Sequence
 
 import psutil
+
+#: /dev/shm must have at least this much free to be used, whatever the estimate
+TMPFS_MIN_FREE = 1 << 30
 
 __all__ = ["SpillDirectory", "create_spill_directory"]
 
@@ -85,7 +91,7 @@ def create_spill_directory(
         )
     elif (
         os.path.isdir(shm_dir) and os.access(shm_dir, os.W_OK | os.X_OK)
-        and disk_usage(shm_dir).free >= 2 * size_estimate
+        and disk_usage(shm_dir).free >= max(2 * size_estimate, TMPFS_MIN_FREE)
         and available_memory() >= 2 * size_estimate
     ):
         base, on_tmpfs = shm_dir, True

@@ -4,7 +4,7 @@ Chosen with ``env.set_runtime_mode(mode)`` or the configuration key
 ``execution.runtime-mode`` (``STREAMING``, ``BATCH`` or ``AUTOMATIC``, any case; parsed
 by ``execution_config.py``); the default is STREAMING, as in Flink. AUTOMATIC means
 BATCH when every source of the job is bounded (``get_boundedness()``, see
-``datastream/boundedness.py``), else STREAMING. It lives in ``common`` because the
+``common/boundedness.py``), else STREAMING. It lives in ``common`` because the
 runtime reads the resolved mode from the job's ``ExecutionConfig``; the API exports it
 as ``minicluster.datastream.RuntimeExecutionMode``.
 """

@@ -36,6 +36,10 @@ class TextFileSource:
         self.path = path
         self.encoding = encoding
 
+    def input_bytes(self) -> int:
+        """The file's size: where a BATCH job spills is chosen by it."""
+        return os.path.getsize(self.path)
+
     def create_batches(self, subtask_index: int, parallelism: int, batch_size: int) -> Iterator[list[str]]:
         size = os.path.getsize(self.path)
         start = size * subtask_index // parallelism

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from minicluster.common.execution_config import ExecutionConfig, read_option
-from minicluster.datastream.boundedness import Boundedness, boundedness_of
+from minicluster.common.boundedness import Boundedness, boundedness_of
 from minicluster.datastream.execution_mode import RuntimeExecutionMode
 from minicluster.datastream._builtin_sources import CollectionSource, TextFileSource
 from minicluster.graph.job_graph import compile_job_graph

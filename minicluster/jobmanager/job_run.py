@@ -273,6 +273,8 @@ class JobRun:
                 if self._is_current(answer, attempts):
                     subtask = (answer.vertex_id, answer.subtask_index)
                     cluster.send(attempts.taskmanager_of(subtask), answer)
+                else:  # the asking attempt ended meanwhile: someone else reads it
+                    coordinator.take_back(answer)
             if backlog:
                 messages, backlog = backlog, []
             else:

@@ -10,7 +10,8 @@
              (a subtask that did not finish lost what it read: its splits go back,
              handed out first to whoever asks next, a running sibling included)
 
-    unbounded (an enumerator with discover(), e.g. FileSource.monitor_continuously):
+    unbounded (get_boundedness() is CONTINUOUS_UNBOUNDED, e.g. FileSource
+             .monitor_continuously; its enumerator has discover() and next_discovery):
              next_split() -> None means "none yet": the request waits here;
              JobRun waits for messages at most until next_deadline(), then calls
              discover_due() -> the enumerators due discover -> waiting requests
@@ -25,6 +26,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from minicluster.common.boundedness import Boundedness, boundedness_of
 from minicluster.common.execution_config import ExecutionConfig
 from minicluster.graph.job_graph import JobGraph
 from minicluster.graph.stream_graph import StreamGraph
@@ -32,8 +34,21 @@ from minicluster.slots import messages as msg
 
 
 class SourceCoordinator:
-    def __init__(self, enumerators: dict[int, Any] | None = None) -> None:
+    """Args:
+        enumerators: per split source vertex, its enumerator.
+        unbounded: the vertices whose source is unbounded (their enumerators discover).
+        other_input_bytes: what the job's other sources read (``input_bytes()``).
+    """
+
+    def __init__(
+        self,
+        enumerators: dict[int, Any] | None = None,
+        unbounded: frozenset[int] = frozenset(),
+        other_input_bytes: int = 0,
+    ) -> None:
         self.enumerators: dict[int, Any] = dict(enumerators or {})
+        self.unbounded = unbounded
+        self.other_input_bytes = other_input_bytes
         # (vertex, subtask) -> the splits it was given since its last (re)start
         self._assigned: dict[tuple[int, int], list] = {}
         # vertex -> requests of an unbounded source's readers that await a discovery
@@ -43,14 +58,28 @@ class SourceCoordinator:
     def for_job(
         cls, stream_graph: StreamGraph, job_graph: JobGraph, config: ExecutionConfig
     ) -> SourceCoordinator:
-        """Create the enumerator of every split source of the job (in the client)."""
-        enumerators = {}
+        """Create the enumerator of every split source of the job (in the client), and
+        note which sources are unbounded and how much the others read."""
+        enumerators, unbounded, other_input_bytes = {}, set(), 0
         for node in stream_graph.nodes.values():
+            if not node.is_source:
+                continue
+            source = node.operator.source
             create = getattr(node.operator, "create_split_enumerator", None)
-            if node.is_source and create is not None:
-                vertex = job_graph.vertices[job_graph.vertex_of_node[node.id]]
-                enumerators[vertex.id] = create(vertex.parallelism, config)
-        return cls(enumerators)
+            if create is None:
+                size = getattr(source, "input_bytes", None)
+                other_input_bytes += size() if callable(size) else 0
+                continue
+            vertex = job_graph.vertices[job_graph.vertex_of_node[node.id]]
+            enumerator = enumerators[vertex.id] = create(vertex.parallelism, config)
+            if boundedness_of(source) is Boundedness.CONTINUOUS_UNBOUNDED:
+                if not callable(getattr(enumerator, "discover", None)):
+                    raise TypeError(
+                        f"source {node.name!r} is unbounded, but its split enumerator "
+                        f"{type(enumerator).__name__} has no discover() and next_discovery"
+                    )
+                unbounded.add(vertex.id)
+        return cls(enumerators, frozenset(unbounded), other_input_bytes)
 
     def assign(self, request: msg.RequestSplit) -> msg.AssignSplit | None:
         """The answer to send the requesting subtask: its next split, or None in the
@@ -63,7 +92,7 @@ class SourceCoordinator:
                 "a split, but that vertex has no split enumerator"
             )
         split = enumerator.next_split(request.subtask_index)
-        if split is None and _is_unbounded(enumerator):
+        if split is None and request.vertex_id in self.unbounded:
             self._waiting.setdefault(request.vertex_id, []).append(request)
             return None
         return self._answer(request, split)
@@ -77,16 +106,17 @@ class SourceCoordinator:
         )
 
     def input_bytes(self) -> int:
-        """The bytes the job's split sources read (as listed at submission): the
-        estimate that chooses where a BATCH job spills (``create_spill_directory``)."""
-        return sum(getattr(e, "input_bytes", 0) for e in self.enumerators.values())
+        """The bytes the job's sources read (split sources: as listed at submission;
+        others: their ``input_bytes()``, 0 when they do not say): the estimate that
+        chooses where a BATCH job spills (``create_spill_directory``)."""
+        return self.other_input_bytes + sum(
+            getattr(e, "input_bytes", 0) for e in self.enumerators.values()
+        )
 
     def next_deadline(self) -> float | None:
         """When the next discovery of an unbounded source is due (``time.monotonic``
         seconds), or None when no source discovers."""
-        deadlines = [
-            e.next_discovery for e in self.enumerators.values() if _is_unbounded(e)
-        ]
+        deadlines = [self.enumerators[v].next_discovery for v in self.unbounded]
         return min(deadlines, default=None)
 
     def discover_due(self) -> list[msg.AssignSplit]:
@@ -94,8 +124,9 @@ class SourceCoordinator:
         now have a split, to be sent to their subtasks."""
         now = time.monotonic()
         answers = []
-        for vertex_id, enumerator in self.enumerators.items():
-            if not _is_unbounded(enumerator) or enumerator.next_discovery > now:
+        for vertex_id in sorted(self.unbounded):
+            enumerator = self.enumerators[vertex_id]
+            if enumerator.next_discovery > now:
                 continue
             enumerator.discover()
             waiting = self._waiting.get(vertex_id, [])
@@ -105,6 +136,17 @@ class SourceCoordinator:
                     break
                 answers.append(self._answer(waiting.pop(0), split))
         return answers
+
+    def take_back(self, answer: msg.AssignSplit) -> None:
+        """An answer that cannot be delivered (its attempt ended meanwhile): its split
+        goes back to the enumerator, to be read by whoever asks next."""
+        if answer.split is None:
+            return
+        key = (answer.vertex_id, answer.subtask_index)
+        assigned = self._assigned.get(key, [])
+        if answer.split in assigned:
+            assigned.remove(answer.split)
+        self.enumerators[answer.vertex_id].add_splits_back([answer.split], answer.subtask_index)
 
     def return_splits(self, subtasks: set[tuple[int, int]]) -> None:
         """Give the splits of ``(vertex, subtask)`` pairs that will re-run (they did not
@@ -124,8 +166,3 @@ class SourceCoordinator:
 
     def __repr__(self) -> str:
         return f"SourceCoordinator({self.enumerators!r})"
-
-
-def _is_unbounded(enumerator: Any) -> bool:
-    """An enumerator that discovers new splits over time (never says "no more")."""
-    return callable(getattr(enumerator, "discover", None))

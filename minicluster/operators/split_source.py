@@ -16,10 +16,11 @@ A split source is any object with ``create_enumerator(parallelism, config)`` (ca
 once per job in the client with the job's ``ExecutionConfig``, whose ``raw`` holds
 every key as given; the enumerator's ``next_split(subtask_index)`` returns
 the next split or None) and ``read_split(split, batch_size)`` (an iterable of source
-items, see ``sources.py``). An unbounded source's enumerator also has ``discover()``
-and ``next_discovery`` (a ``time.monotonic`` time): its None means "none yet", and the
-supervisor answers the reader after a later discovery (``source_coordinator.py``). Splits travel pickled by reference: they must be instances
-of importable classes.
+items, see ``sources.py``). An unbounded source (``get_boundedness()`` is
+CONTINUOUS_UNBOUNDED) needs an enumerator that also has ``discover()`` and
+``next_discovery`` (a ``time.monotonic`` time): its None means "none yet", and the
+supervisor answers the reader after a later discovery (``source_coordinator.py``).
+Splits travel pickled by reference: they must be instances of importable classes.
 """
 
 from __future__ import annotations

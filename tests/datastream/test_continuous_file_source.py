@@ -108,7 +108,7 @@ def test_a_missing_watched_path_fails_the_submission(tmp_path):
 def test_requests_wait_for_a_discovery_and_are_answered_in_order(tmp_path):
     enumerator = ContinuousFileSplitEnumerator((str(tmp_path),), 2, 1, clock=FakeClock())
     enumerator.next_discovery = 0.0  # due at once (the coordinator reads time.monotonic)
-    coordinator = SourceCoordinator({7: enumerator})
+    coordinator = SourceCoordinator({7: enumerator}, unbounded=frozenset({7}))
     assert coordinator.assign(msg.RequestSplit(0, 7, 1)) is None
     assert coordinator.assign(msg.RequestSplit(0, 7, 0)) is None
     assert coordinator.discover_due() == []  # nothing new: both still wait
@@ -118,6 +118,34 @@ def test_requests_wait_for_a_discovery_and_are_answered_in_order(tmp_path):
     answers = coordinator.discover_due()
     assert [(a.subtask_index, a.split.offset) for a in answers] == [(1, 0), (0, 2)]
     assert coordinator.next_deadline() == enumerator.next_discovery
+
+    coordinator.take_back(answers[0])  # its reader was gone: the next asker reads it
+    again = coordinator.assign(msg.RequestSplit(0, 7, 0))
+    assert again.split == answers[0].split and again.subtask_index == 0
+
+
+class UnboundedWithoutDiscovery:
+    """An unbounded source whose enumerator cannot discover anything."""
+
+    def get_boundedness(self):
+        return Boundedness.CONTINUOUS_UNBOUNDED
+
+    def create_enumerator(self, parallelism, config):
+        return object()
+
+    def read_split(self, split, batch_size):
+        return iter(())
+
+
+def test_an_unbounded_source_needs_an_enumerator_that_discovers():
+    from minicluster.common.execution_config import ExecutionConfig
+    from minicluster.graph.job_graph import compile_job_graph
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_source(UnboundedWithoutDiscovery(), None, "odd").print()
+    graph = env.get_stream_graph("odd")
+    with pytest.raises(TypeError, match="'Source: odd' is unbounded, but its split enumerator"):
+        SourceCoordinator.for_job(graph, compile_job_graph(graph), ExecutionConfig())
 
 
 # -- on a cluster ------------------------------------------------------------------------

@@ -120,6 +120,30 @@ def test_the_job_input_size_is_the_estimate_for_the_spill_folder():
     assert SourceCoordinator().input_bytes() == 0  # collections: nothing from files
 
 
+def test_the_input_size_counts_every_kind_of_source(tmp_path):
+    from minicluster.datastream import StreamExecutionEnvironment
+    from minicluster.datastream.connectors import NumberSequenceSource
+    from minicluster.graph.job_graph import compile_job_graph
+    from minicluster.jobmanager.source_coordinator import SourceCoordinator
+    from minicluster.common.execution_config import ExecutionConfig
+    from minicluster.common import WatermarkStrategy
+
+    (tmp_path / "a.txt").write_text("x" * 1000)
+    (tmp_path / "b.txt").write_text("y" * 300)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.read_text_file(str(tmp_path / "a.txt")).print()
+    env.from_source(
+        FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(tmp_path / "b.txt"))
+        .build(), WatermarkStrategy.no_watermarks(), "b",
+    ).print()
+    env.from_source(NumberSequenceSource(1, 100), WatermarkStrategy.no_watermarks(), "n").print()
+    env.from_collection([1, 2]).print()
+    graph = env.get_stream_graph("sizes")
+
+    coordinator = SourceCoordinator.for_job(graph, compile_job_graph(graph), ExecutionConfig())
+    assert coordinator.input_bytes() == 1000 + 300 + 9 * 100
+
+
 # -- reading split by split -----------------------------------------------------------
 
 

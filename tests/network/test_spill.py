@@ -16,7 +16,11 @@ import lz4.frame
 import pytest
 
 from minicluster.network import spill, spill_reader
-from minicluster.network.spill_directory import SpillDirectory, create_spill_directory
+from minicluster.network.spill_directory import (
+    TMPFS_MIN_FREE,
+    SpillDirectory,
+    create_spill_directory,
+)
 from minicluster.network.spill_partition import (
     PartitionCorruptedError,
     PartitionDescriptor,
@@ -450,16 +454,20 @@ def test_tmpfs_when_it_has_room_else_the_temp_dir(tmp_path, monkeypatch):
             available_memory=lambda: memory,
         )
 
-    roomy = create(10**6, free=2 * 10**6, memory=2 * 10**6)
-    full = create(10**6, free=2 * 10**6 - 1, memory=10**9)  # twice the estimate: headroom
-    short_of_memory = create(10**6, free=10**9, memory=2 * 10**6 - 1)
+    gib = TMPFS_MIN_FREE
+    roomy = create(gib, free=2 * gib, memory=2 * gib)
+    full = create(gib, free=2 * gib - 1, memory=10 * gib)  # twice the estimate: headroom
+    short_of_memory = create(gib, free=10 * gib, memory=2 * gib - 1)
+    small_mount = create(0, free=gib - 1, memory=10 * gib)  # Docker's 64 MB /dev/shm
+    small_job = create(10, free=gib, memory=10 * gib)
     missing = create_spill_directory((), 0, shm_dir=str(tmp_path / "no-shm"))
 
-    assert os.path.dirname(roomy.path) == str(shm) and roomy.on_tmpfs
-    for elsewhere in (full, short_of_memory, missing):
+    for on_shm in (roomy, small_job):
+        assert os.path.dirname(on_shm.path) == str(shm) and on_shm.on_tmpfs
+    for elsewhere in (full, short_of_memory, small_mount, missing):
         assert os.path.dirname(elsewhere.path) == str(tmp_path / "tmp")
         assert not elsewhere.on_tmpfs
-    for directory in (roomy, full, short_of_memory, missing):
+    for directory in (roomy, small_job, full, short_of_memory, small_mount, missing):
         assert _mode(directory.path) == 0o700
         directory.cleanup()
 

@@ -9,7 +9,7 @@ Modules:
       ``OutputFileConfig``, ``RollingPolicy``, ``BucketAssigner``).
 """
 
-from minicluster.datastream.boundedness import Boundedness
+from minicluster.common.boundedness import Boundedness
 from minicluster.datastream.connectors.file_system import (
     BucketAssigner,
     DefaultRollingPolicy,

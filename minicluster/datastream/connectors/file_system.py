@@ -29,7 +29,7 @@ from minicluster.common.execution_config import ExecutionConfig
 from minicluster.common.serialization import Encoder
 from minicluster.common.time import Duration
 from minicluster.datastream._builtin_sources import LineBatches
-from minicluster.datastream.boundedness import Boundedness
+from minicluster.common.boundedness import Boundedness
 from minicluster.datastream.connectors._file_splits import (
     ContinuousFileSplitEnumerator,
     FileSourceSplit,
