@@ -24,6 +24,7 @@ end. Run files are removed once merged, and by ``close()`` on failure.
 
 from __future__ import annotations
 
+import glob
 import heapq
 import os
 import pickle
@@ -42,6 +43,22 @@ READING = ()
 
 _CHUNK_KEYS = 1024  # keys per pickled chunk of a spilled run
 _LEN = struct.Struct("<Q")  # a run file: (u64 length | lz4 frame of a pickled chunk)*
+
+
+def sort_run_prefix(vertex_id: int, subtask_index: int, attempt: int) -> str:
+    """What names one task attempt's sorted run files: ``<prefix>-run<N>.lz4``."""
+    return f"sort-vertex{vertex_id}-subtask{subtask_index}" + (
+        f"-attempt{attempt}" if attempt else ""
+    )
+
+
+def delete_sort_runs(directory: str, prefix: str) -> None:
+    """Remove the run files of ``prefix`` (a task attempt that died without closing)."""
+    for path in glob.glob(os.path.join(glob.escape(directory), glob.escape(prefix) + "-run*.lz4")):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def sort_key(key: object) -> tuple[int, str]:

@@ -88,6 +88,12 @@ class PartitionDescriptor:
         return index_file_path(self.path)
 
 
+def attempt_partition_id(edge_id: int, subtask_index: int, attempt: int) -> str:
+    """The partition id of one producer attempt on one edge: a re-run writes beside
+    the failed attempt's files, never over them (attempt 0 has no suffix)."""
+    return f"edge{edge_id}-subtask{subtask_index}" + (f"-attempt{attempt}" if attempt else "")
+
+
 def data_file_path(directory: str, partition_id: str) -> str:
     """``<directory>/<partition_id>.data``."""
     return os.path.join(directory, partition_id + ".data")

@@ -60,7 +60,13 @@ from minicluster.jobmanager.restart_strategy import RestartStrategy
 from minicluster.jobmanager.batch_scheduler import ready_regions, region_waves
 from minicluster.jobmanager.deployment import Deployment, Stage
 from minicluster.jobmanager.scheduler import Assignment
-from minicluster.network.spill_partition import PartitionDescriptor, delete_partition
+from minicluster.network.grouped_input import delete_sort_runs, sort_run_prefix
+from minicluster.network.spill_partition import (
+    PartitionDescriptor,
+    attempt_partition_id,
+    data_file_path,
+    delete_partition,
+)
 from minicluster.network.spill_directory import SpillDirectory, create_spill_directory
 from minicluster.jobmanager.source_coordinator import SourceCoordinator
 from minicluster.slots import messages as msg
@@ -398,9 +404,25 @@ class JobRun:
         if cluster.broken:
             raise failure
         if failed:  # else a TaskManager died that ran nothing of the stage
+            self._delete_attempt_files(failed)
             self.source_coordinator.return_splits(set(failed))
             self._attempts[region.id] += 1
             attempts.schedule(failed, time.monotonic() + restart.backoff_s)
+
+    def _delete_attempt_files(self, failed: Assignment) -> None:
+        """Remove what the failed attempts wrote: a killed TaskManager could not (its
+        partial partitions and sorted runs would otherwise stay, on tmpfs in memory,
+        until the job ends). Names as the tasks make them (``attempt_partition_id``,
+        ``sort_run_prefix``)."""
+        spill_dir = self.spill_dir.path
+        edges = self.deployment.execution_graph.job_graph.edges
+        for vertex_id, subtask_index in failed:
+            attempt = self._subtask_attempts[(vertex_id, subtask_index)]
+            for edge in edges:
+                if edge.source_vertex == vertex_id:
+                    partition_id = attempt_partition_id(edge.id, subtask_index, attempt)
+                    delete_partition(data_file_path(spill_dir, partition_id))
+            delete_sort_runs(spill_dir, sort_run_prefix(vertex_id, subtask_index, attempt))
 
     def _lost_producers(self, region: PipelinedRegion, failure: BaseException) -> set[int]:
         """The regions whose partition ``region`` could not read (none for other errors).

@@ -50,9 +50,10 @@ from minicluster.network.events import (
     Watermark,
     WatermarkStatus,
 )
-from minicluster.network.grouped_input import READING, GroupedBlockingInputs
+from minicluster.network.grouped_input import READING, GroupedBlockingInputs, sort_run_prefix
 from minicluster.network.partitioners import KeyGroupStreamPartitioner
 from minicluster.network.record_writer import RecordWriter
+from minicluster.network.spill_partition import attempt_partition_id
 from minicluster.network.spill_writer import ResultPartitionWriter
 from minicluster.operators.base import OperatorContext, ProcessingTimeService, tag_operator
 from minicluster.operators.chain import ChainNode
@@ -141,9 +142,7 @@ class StreamTask:
                 )
                 partition = ResultPartitionWriter(
                     stage.spill_dir,
-                    # a re-run writes beside the failed attempt's files, never over them
-                    f"edge{job_edge.id}-subtask{self.subtask_index}"
-                    + (f"-attempt{self.attempt}" if self.attempt else ""),
+                    attempt_partition_id(job_edge.id, self.subtask_index, self.attempt),
                     target.parallelism,
                     sync=False,  # the job's own scratch files: a crash loses the job anyway
                 )
@@ -378,9 +377,7 @@ class StreamTask:
         if not selectors or not config.batch_sort_inputs:
             return False
         stage = self._stage
-        prefix = f"sort-vertex{self.vertex_id}-subtask{self.subtask_index}" + (
-            f"-attempt{self.attempt}" if self.attempt else ""
-        )
+        prefix = sort_run_prefix(self.vertex_id, self.subtask_index, self.attempt)
         return GroupedBlockingInputs(
             self._blocking_inputs, selectors, config.batch_sort_memory_records,
             stage.spill_dir, prefix, config.batch_size,

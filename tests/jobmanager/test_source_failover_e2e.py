@@ -12,6 +12,7 @@ may take them), so every line is counted once.
 from __future__ import annotations
 
 import collections
+import glob
 import os
 import select
 import signal
@@ -115,8 +116,8 @@ class KillZeroWhileOneWaits(FlatMapFunction):
     500th line; subtask 1's first record waits on ``fifo`` until subtask 0's next
     attempt opens and writes a byte into it."""
 
-    def __init__(self, log: str, fifo: str, marker: str) -> None:
-        self.log, self.fifo, self.marker = log, fifo, marker
+    def __init__(self, log: str, fifo: str, marker: str, spill_base: str) -> None:
+        self.log, self.fifo, self.marker, self.spill_base = log, fifo, marker, spill_base
 
     def open(self, runtime_context):
         self.subtask = runtime_context.get_index_of_this_subtask()
@@ -125,6 +126,9 @@ class KillZeroWhileOneWaits(FlatMapFunction):
         with open(self.log, "a") as file:
             file.write(f"{self.subtask}:{self.attempt}\n")
         if self.subtask == 0 and self.attempt > 0:  # the re-run: release subtask 1
+            spilled = glob.glob(os.path.join(self.spill_base, "*", "*"))
+            with open(self.log + ".spill", "w") as file:  # what the killed attempt left
+                file.write("\n".join(sorted(os.path.basename(p) for p in spilled)))
             fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             os.write(fd, b"x")
             os.close(fd)
@@ -162,8 +166,10 @@ def test_a_killed_subtask_re_runs_alone_while_its_sibling_keeps_running(tmp_path
     try:
         with cluster.activate():
             pids = list(cluster.taskmanager_pids)
+            spill_base = tmp_path / "spill"
             result, counted = word_count(
-                tmp_path, LINES, KillZeroWhileOneWaits(log, fifo, marker)
+                tmp_path, LINES, KillZeroWhileOneWaits(log, fifo, marker, str(spill_base)),
+                **{"io.tmp.dirs": str(spill_base)},
             )
             replaced = [pid for pid in cluster.taskmanager_pids if pid not in pids]
             assert not cluster.broken
@@ -171,6 +177,12 @@ def test_a_killed_subtask_re_runs_alone_while_its_sibling_keeps_running(tmp_path
         os.close(keep)
     assert counted == EXPECTED
     assert sorted(open(log).read().split()) == ["0:0", "0:1", "1:0"]
+    # the killed attempt's partial partition was deleted before its re-run deployed;
+    # the re-run's and the running sibling's are there
+    left = open(log + ".spill").read().split()
+    assert not [name for name in left if "-subtask0." in name], left
+    assert [name for name in left if "-subtask0-attempt1." in name]
+    assert [name for name in left if "-subtask1." in name]
     assert [stats.attempts for stats in result.region_stats] == [2, 1]
     assert result.region_stats[0].records_in == len(LINES)
     assert result.region_stats[1].records_in == result.region_stats[0].records_out
