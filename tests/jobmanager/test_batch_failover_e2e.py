@@ -415,3 +415,53 @@ def test_a_collecting_subtask_whose_records_reached_the_client_is_not_re_run(
 
     with pytest.raises(JobExecutionError, match="subtask 0 fails after it sent records"):
         collect_numbers(tmp_path, fail_half_way_through_subtask_0)
+
+
+class FailsToUnpickleOnce(MapFunction):
+    """``v -> (v % 7, v)``; unpickling it in a TaskManager fails once over the whole
+    job (a marker file remembers), so one TaskManager cannot create its tasks."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker, self.client = marker, os.getpid()
+
+    def __getstate__(self):
+        return {"marker": self.marker, "client": self.client}
+
+    def __setstate__(self, state):
+        self.marker, self.client = state["marker"], state["client"]
+        if os.getpid() != self.client and first_time(self.marker):
+            raise RuntimeError("unpickling fails once")
+
+    def map(self, value):
+        return (value % 7, value)
+
+
+def test_a_taskmanager_that_cannot_create_its_tasks_re_runs_the_unfinished_subtasks(tmp_path):
+    """The deploy failure does not say which subtasks it hit: the region's unfinished
+    subtasks re-run (everything running is cancelled first), and the result is exact."""
+    marker = str(tmp_path / "failed-once")
+    count = 2000
+    with MiniCluster(taskmanagers=2, slots_per_taskmanager=1) as cluster, cluster.activate():
+        env = StreamExecutionEnvironment.get_execution_environment({
+            "restart-strategy.type": "fixed-delay",
+            "restart-strategy.fixed-delay.attempts": "1",
+            "restart-strategy.fixed-delay.delay": "0 ms",
+            "minicluster.batch-size": "64",
+        })
+        env.set_runtime_mode(RuntimeExecutionMode.BATCH)
+        env.set_parallelism(2)
+        sums = (
+            env.from_source(
+                NumberSequenceSource(0, count - 1), WatermarkStrategy.no_watermarks(), "n"
+            )
+            .map(FailsToUnpickleOnce(marker))
+            .key_by(lambda pair: pair[0])
+            .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        )
+        result = dict(sums.execute_and_collect())
+        assert not cluster.broken
+    expected: dict[int, int] = {}
+    for value in range(count):
+        expected[value % 7] = expected.get(value % 7, 0) + value
+    assert os.path.exists(marker), "a TaskManager failed to create its tasks once"
+    assert result == expected
