@@ -110,7 +110,11 @@ def run_taskmanager(config: TaskManagerConfig) -> None:
             taskmanager.close()
         finally:
             if supervisor_gone or os.getppid() != config.supervisor_pid:
+                # the supervisor cannot clean up any more (SIGKILL, SIGTERM): its
+                # runtime folder and the last BATCH job's spill folder go with us
                 shutil.rmtree(config.runtime_dir, ignore_errors=True)
+                if taskmanager.spill_dir is not None:
+                    shutil.rmtree(taskmanager.spill_dir, ignore_errors=True)
             for stream in (sys.__stdout__, sys.__stderr__):
                 stream.flush()
     # Leave now: multiprocessing's own exit handling would run Python code again, where
@@ -177,6 +181,7 @@ class TaskManager:
         self._job_deployment: object | None = None  # the running job's, unpickled once
         self.client_channels: list[OutputChannel] = []
         self.job_seq = -1
+        self.spill_dir: str | None = None  # the latest BATCH job's (see run_taskmanager)
         self.running = True
         self.stdout = ForwardedStream("stdout", self._flush_output)
         self.stderr = ForwardedStream("stderr", self._flush_output)
@@ -328,6 +333,8 @@ class TaskManager:
 
     def _deploy(self, message: msg.Deploy) -> None:
         next_stage = message.stage is not None and message.job_seq == self.job_seq
+        if message.stage is not None:  # removed by whoever outlives the supervisor
+            self.spill_dir = message.stage.spill_dir
         if not next_stage or self._job_deployment is None:
             self._drop_tasks()
             self.client_channels = []

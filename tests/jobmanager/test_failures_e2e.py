@@ -515,3 +515,58 @@ def _running(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+# -- the supervisor dies (SIGKILL): its TaskManagers clean up after it ------------------
+
+BLOCKED_BATCH_JOB = """
+import os
+import sys
+import time
+
+from minicluster.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
+
+
+def blocked(value):
+    if value == 0:
+        os.write(1, b"MARKER\\n")  # straight to the test: the first stage runs
+        while True:
+            time.sleep(0.05)  # until the TaskManager goes with its supervisor
+    return value
+
+
+env = StreamExecutionEnvironment.get_execution_environment({"io.tmp.dirs": sys.argv[1]})
+env.set_runtime_mode(RuntimeExecutionMode.BATCH)
+env.set_parallelism(2)
+env.from_collection(list(range(100))).map(blocked).rebalance().add_sink(lambda v: None)
+env.execute("blocked")
+"""
+
+
+def test_a_killed_supervisor_leaves_no_taskmanager_runtime_or_spill_folder(
+    tmp_path, private_tmpdir
+):
+    script = tmp_path / "blocked_job.py"
+    script.write_text(BLOCKED_BATCH_JOB)
+    spill_base = private_tmpdir / "spill"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(spill_base)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(private_tmpdir)},
+    )
+    try:
+        assert process.stdout.readline().strip() == "MARKER"
+        taskmanagers = psutil.Process(process.pid).children()
+        assert len(taskmanagers) == 2
+        assert list(spill_base.glob("minicluster-spill-*")) != []
+        process.kill()  # SIGKILL: the supervisor runs no cleanup at all
+        process.wait(timeout=30)
+        _, alive = psutil.wait_procs(taskmanagers, timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert alive == []
+    assert list(spill_base.iterdir()) == []  # the spill folder went with them
+    assert [p for p in private_tmpdir.iterdir() if p != spill_base] == []  # runtime folder
