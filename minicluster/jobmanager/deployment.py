@@ -95,9 +95,6 @@ class Deployment:
             if tm == env.tm_index
         ]
 
-    def tasks_on(self, tm_index: int) -> int:
-        return sum(1 for tm in self.assignment.values() if tm == tm_index)
-
 
 def build_deployment(
     stream_graph: StreamGraph,

@@ -112,9 +112,6 @@ class InternalTimerService:
     def current_processing_time(self) -> int:
         return self._processing_time.current_processing_time()
 
-    def has_event_time_timers(self) -> bool:
-        return bool(self._event)
-
     def has_timers(self) -> bool:
         return bool(self._event) or bool(self._processing)
 

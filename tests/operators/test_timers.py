@@ -97,16 +97,16 @@ def test_event_timers_fire_in_timestamp_order_with_their_key_current(harness):
 
     harness.timers.advance_watermark(19)
     assert harness.take() == []
-    assert harness.timers.has_event_time_timers()
+    assert harness.timers.has_timers()
 
     harness.timers.advance_watermark(MAX_WATERMARK)
     assert harness.take() == [("event", 20, "a", None, "a")]
-    assert not harness.timers.has_event_time_timers()
+    assert not harness.timers.has_timers()
 
 
 def test_the_watermark_starts_at_the_minimum(harness):
     assert harness.timers.current_watermark == MIN_WATERMARK
-    assert not harness.timers.has_event_time_timers()
+    assert not harness.timers.has_timers()
 
 
 def test_timers_at_one_timestamp_fire_once_per_key_in_registration_order(harness):
@@ -321,7 +321,7 @@ def test_event_and_processing_timers_are_separate(harness):
     harness.clock.ms = 5_000
     harness.processing_time.fire_due()
     assert harness.take() == [("processing", 1_010, "a", None, "a")]
-    assert harness.timers.has_event_time_timers()
+    assert harness.timers.has_timers()
 
     harness.timers.advance_watermark(1_010)
     assert harness.take() == [("event", 1_010, "a", None, "a")]
