@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from minicluster.network.partitioners import StreamPartitioner
-from minicluster.state.key_groups import subtask_for_key
 from minicluster.network.spill_partition import PartitionDescriptor
 from minicluster.network.spill_reader import ResultPartitionReader
 from minicluster.network.spill_writer import ResultPartitionWriter
@@ -151,10 +150,10 @@ class CombiningRecordWriter(BlockingRecordWriter):
         else:
             accumulated = self._accumulators.items()
         partitioner = self.partitioner
-        n, max_parallelism = partitioner.num_channels, partitioner.max_parallelism
+        channel_of = partitioner.channel_of_key
         per_channel: dict[int, tuple[list, list]] = {}
         for key, value in accumulated:
-            channel = subtask_for_key(key, n, max_parallelism)
+            channel = channel_of(key)
             values, timestamps = per_channel.setdefault(channel, ([], []))
             values.append(KeyedPartial(key, value))
             timestamps.append(stamps.get(key))

@@ -238,6 +238,14 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
                     channels[i] = channel_of(keys[i])
         return channels
 
+    def channel_of_key(self, key: object) -> int:
+        """The channel of records with ``key`` (cached), for writers that route by key
+        rather than by record (the BATCH combiner's partials)."""
+        try:
+            return self._cache[key]
+        except (KeyError, TypeError):
+            return self._channel_of(key)
+
     def _channel_of(self, key: object) -> int:
         channel = subtask_for_key(key, self.num_channels, self.max_parallelism)
         cache_bounded(self._cache, key, channel)

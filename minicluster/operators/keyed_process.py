@@ -166,7 +166,8 @@ class KeyedOperatorBase(StreamOperator):
                 if key != current or type(key) is not type(current):
                     if key != current and current is not _NO_KEY:  # not 1 -> True
                         if has_timers():
-                            has_time = self._end_key()
+                            self._end_key()
+                            has_time = True  # event-time timers' outputs carry stamps
                         discard(current)
                     set_key(key)
                     current = key
@@ -182,12 +183,10 @@ class KeyedOperatorBase(StreamOperator):
         self._grouped_key = current
         emitter.flush(self.output, has_time)
 
-    def _end_key(self) -> bool:
+    def _end_key(self) -> None:
         """BATCH, key-grouped input: the current key's records are all in; fire its
-        timers of both domains now (Flink's batch timer service). Their outputs carry
-        timestamps (event-time timers'), so the batch is flushed with them: True."""
+        timers of both domains now (Flink's batch timer service)."""
         self.timers.fire_all_timers()
-        return True
 
     def process_watermark(self, watermark: int) -> None:
         if watermark == MAX_WATERMARK and self._grouped_key is not _NO_KEY:

@@ -8,6 +8,7 @@ import pytest
 
 from minicluster.common import Row
 from minicluster.network.blocking import CombiningRecordWriter, KeyedPartial
+from minicluster.network.partitioners import KeyGroupStreamPartitioner
 from minicluster.operators.aggregations import FieldAggregation
 from minicluster.state.key_groups import subtask_for_key
 
@@ -25,16 +26,16 @@ class TestingPartition:
         return "descriptor"
 
 
-class TestingPartitioner:
-    __test__ = False
-    num_channels = 2
-    max_parallelism = 128
+def hash_partitioner(channels: int = 2) -> KeyGroupStreamPartitioner:
+    partitioner = KeyGroupStreamPartitioner(lambda record: record[0])
+    partitioner.setup(channels, 0)
+    return partitioner
 
 
 def combine(reduce, batches, max_entries=100_000, stamps=None):
     partition = TestingPartition()
     writer = CombiningRecordWriter(
-        TestingPartitioner(), partition, [0, 1], "test", 1,
+        hash_partitioner(), partition, [0, 1], "test", 1,
         lambda record: record[0], reduce, max_entries, 1000,
     )
     for i, batch in enumerate(batches):
