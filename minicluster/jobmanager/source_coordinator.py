@@ -67,8 +67,7 @@ class SourceCoordinator:
             source = node.operator.source
             create = getattr(node.operator, "create_split_enumerator", None)
             if create is None:
-                size = getattr(source, "input_bytes", None)
-                other_input_bytes += size() if callable(size) else 0
+                other_input_bytes += _input_bytes(source)
                 continue
             vertex = job_graph.vertices[job_graph.vertex_of_node[node.id]]
             enumerator = enumerators[vertex.id] = create(vertex.parallelism, config)
@@ -109,9 +108,7 @@ class SourceCoordinator:
         """The bytes the job's sources read (split sources: as listed at submission;
         others: their ``input_bytes()``, 0 when they do not say): the estimate that
         chooses where a BATCH job spills (``create_spill_directory``)."""
-        return self.other_input_bytes + sum(
-            getattr(e, "input_bytes", 0) for e in self.enumerators.values()
-        )
+        return self.other_input_bytes + sum(map(_input_bytes, self.enumerators.values()))
 
     def next_deadline(self) -> float | None:
         """When the next discovery of an unbounded source is due (``time.monotonic``
@@ -166,3 +163,9 @@ class SourceCoordinator:
 
     def __repr__(self) -> str:
         return f"SourceCoordinator({self.enumerators!r})"
+
+
+def _input_bytes(reader: Any) -> int:
+    """What a source or an enumerator says it reads (``input_bytes()``), else 0."""
+    size = getattr(reader, "input_bytes", None)
+    return size() if callable(size) else 0

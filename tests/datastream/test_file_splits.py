@@ -115,7 +115,7 @@ def test_the_job_input_size_is_the_estimate_for_the_spill_folder():
 
     first = StaticFileSplitEnumerator([FileSourceSplit("0", "/f", 0, 10)])
     second = StaticFileSplitEnumerator([FileSourceSplit(str(i), "/g", i, 1) for i in range(4)])
-    assert (first.input_bytes, second.input_bytes) == (10, 4)
+    assert (first.input_bytes(), second.input_bytes()) == (10, 4)
     assert SourceCoordinator({1: first, 2: second}).input_bytes() == 14
     assert SourceCoordinator().input_bytes() == 0  # collections: nothing from files
 

@@ -114,8 +114,7 @@ class StaticFileSplitEnumerator:
     def __init__(self, splits: list[FileSourceSplit]) -> None:
         self._remaining = deque(splits)
         self.assignments: list[tuple[int, FileSourceSplit]] = []
-        #: the bytes of the files listed at submission (the spill folder's estimate)
-        self.input_bytes = sum(split.length for split in splits)
+        self._input_bytes = sum(split.length for split in splits)
 
     def next_split(self, subtask_index: int) -> FileSourceSplit | None:
         if not self._remaining:
@@ -128,6 +127,10 @@ class StaticFileSplitEnumerator:
         """Take back the splits of a reader that failed before it finished (Flink's
         ``SplitEnumerator.addSplitsBack``): they are handed out again, first."""
         self._remaining.extendleft(reversed(splits))
+
+    def input_bytes(self) -> int:
+        """The bytes of the files listed at submission (the spill folder's estimate)."""
+        return self._input_bytes
 
     @property
     def remaining(self) -> int:
